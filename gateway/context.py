@@ -1,0 +1,35 @@
+"""What every resolver of one GraphQL request shares: the service clients and loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from strawberry.types import Info as StrawberryInfo
+
+from gateway.clients import ServiceClient
+from gateway.loaders import ScoringLoaders
+
+
+@dataclass(frozen=True)
+class ServiceClients:
+    """One client per service the gateway reaches."""
+
+    scoring: ServiceClient
+
+    def all(self) -> dict[str, ServiceClient]:
+        """Every client by service name."""
+        return {"scoring": self.scoring}
+
+
+@dataclass
+class GatewayContext:
+    """Per-request context: clients (shared) and loaders (new for each request)."""
+
+    clients: ServiceClients
+    scoring: ScoringLoaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scoring = ScoringLoaders(self.clients.scoring)
+
+
+Info = StrawberryInfo[GatewayContext, None]

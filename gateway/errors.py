@@ -1,0 +1,77 @@
+"""GraphQL errors with stable codes, and GraphQL operation metrics.
+
+Every error in a response carries ``extensions.code`` (and ``extensions.field`` where a
+field is at fault). Errors the gateway did not anticipate are logged and masked as
+``INTERNAL_ERROR``: a client never sees a stack trace or an internal message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+from graphql import ExecutionResult, GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from services.runtime.errors import ErrorCode, IntegraError
+from services.runtime.metrics import GRAPHQL_OPERATION_DURATION, GRAPHQL_OPERATIONS
+
+log = logging.getLogger("integra.gateway")
+
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+
+def coded(error: GraphQLError) -> GraphQLError:
+    """``error`` with a stable ``extensions.code``; unexpected failures masked."""
+    original = error.original_error
+    if isinstance(original, IntegraError):
+        extensions: dict[str, object] = {"code": original.code.value}
+        if original.field is not None:
+            extensions["field"] = original.field
+        message = original.message
+    elif original is None:
+        parse = error.message.startswith("Syntax Error")
+        extensions = {"code": PARSE_FAILED if parse else VALIDATION_FAILED}
+        message = error.message
+    else:
+        log.error("unexpected error in a resolver", exc_info=original)
+        extensions = {"code": ErrorCode.INTERNAL_ERROR.value}
+        message = "internal error"
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+class ErrorCodesAndMetrics(SchemaExtension):
+    """Codes every error and counts every operation by type and outcome."""
+
+    def on_operation(self) -> Iterator[None]:
+        """Time the operation; afterwards code its errors and record the outcome."""
+        started = time.perf_counter()
+        yield
+        context = self.execution_context
+        result = context.result
+        errors: list[GraphQLError] = []
+        if isinstance(result, ExecutionResult) or hasattr(result, "errors"):
+            errors = list(getattr(result, "errors", None) or [])
+            if errors:
+                result.errors = [coded(e) for e in errors]  # type: ignore[union-attr]
+        if context.pre_execution_errors:
+            context.pre_execution_errors = [coded(e) for e in context.pre_execution_errors]
+            errors.extend(context.pre_execution_errors)
+        data = getattr(result, "data", None)
+        outcome = "success" if not errors else ("partial" if data else "error")
+        try:
+            operation = context.operation_type.value
+        except (RuntimeError, AttributeError, ValueError):
+            operation = "unknown"
+        GRAPHQL_OPERATIONS.labels(operation, outcome).inc()
+        GRAPHQL_OPERATION_DURATION.labels(operation, outcome).observe(time.perf_counter() - started)

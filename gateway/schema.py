@@ -1,0 +1,53 @@
+"""The gateway's schema: an Apollo Federation v2 subgraph over the services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.federation import Schema
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from gateway.errors import ErrorCodesAndMetrics
+from gateway.types.scoring import ScoringMutation, ScoringQuery
+
+SDL_PATH = Path(__file__).with_name("schema.graphql")
+
+
+@strawberry.type(description="Everything Integra answers.")
+class Query(ScoringQuery):
+    pass
+
+
+@strawberry.type(description="Everything Integra changes.")
+class Mutation(ScoringMutation):
+    pass
+
+
+class IntegraSchema(Schema):
+    """The federated schema; errors are logged by :mod:`gateway.errors`, not here."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Expected errors (bad input, not found) are answers, not incidents: log nothing."""
+
+
+def build_schema() -> Schema:
+    """The federated schema (Federation 2.9, accepted by Apollo's and The Guild's composers)."""
+    return IntegraSchema(
+        query=Query,
+        mutation=Mutation,
+        federation_version="2.9",
+        extensions=[ErrorCodesAndMetrics],
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+def export_sdl(path: Path = SDL_PATH) -> str:
+    """Write the schema's SDL (as ``_service { sdl }`` answers it) to ``path``."""
+    sdl = build_schema().as_str() + "\n"
+    path.write_text(sdl, encoding="utf-8")
+    return sdl

@@ -1,0 +1,1 @@
+"""Strawberry types of the gateway, one module per service."""

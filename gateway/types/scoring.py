@@ -1,0 +1,561 @@
+"""The scoring part of the graph: shops, assessments, weight profiles, ranking, advice."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from gateway.context import Info
+from gateway.types.common import DeletePayload, page_args
+from services.runtime.errors import IntegraError
+from services.runtime.wire import check_id, wire_alias
+from services.scoring import domain, models
+
+Record = dict[str, Any]
+
+# The services' enums are the public codes; registering them keeps one definition of each.
+strawberry.enum(domain.Criterion, description="A criterion of the Sherdani method.")
+strawberry.enum(domain.Band, description="Quality band: ≥85, ≥70, ≥55, below 55.")
+strawberry.enum(models.ShopSort, description="Orders a shop list can be sorted by.")
+strawberry.enum(models.SortOrder, description="Ascending or descending.")
+Criterion = domain.Criterion
+Band = domain.Band
+ShopSort = models.ShopSort
+SortOrder = models.SortOrder
+
+
+def to_wire(value: object) -> object:
+    """A Strawberry input as the services' JSON: camelCase keys, unset fields left out."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            wire_alias(f.name): to_wire(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not strawberry.UNSET
+        }
+    if isinstance(value, list):
+        return [to_wire(item) for item in value]
+    return value
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+# --- output types ---------------------------------------------------------------------------
+
+
+@strawberry.type(description="A criterion's weight in a profile.")
+class CriterionWeight:
+    criterion: Criterion
+    weight: float
+
+
+def _weights(record: Record) -> list[CriterionWeight]:
+    return [CriterionWeight(criterion=domain.Criterion(c), weight=w) for c, w in record.items()]
+
+
+@strawberry.type(description="A named set of the eight weights; they sum to 1.")
+class WeightProfile:
+    name: str
+    description: str | None
+    weights: list[CriterionWeight]
+    built_in: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_wire(cls, record: Record) -> WeightProfile:
+        """Build from the scoring service's JSON."""
+        return cls(
+            name=record["name"],
+            description=record["description"],
+            weights=_weights(record["weights"]),
+            built_in=record["builtIn"],
+            created_at=_time(record["createdAt"]),
+            updated_at=_time(record["updatedAt"]),
+        )
+
+
+@strawberry.type(description="The profile an assessment was computed with, as it was then.")
+class AppliedProfile:
+    name: str
+    weights: list[CriterionWeight]
+
+
+@strawberry.type(description="One criterion of an assessment.")
+class CriterionScore:
+    criterion: Criterion
+    name: str
+    value: float
+    band: Band | None = strawberry.field(description="None for E, whose scale runs the other way.")
+    weight: float = strawberry.field(description="The profile's weight; 1 for E (subtracted).")
+    derived: bool = strawberry.field(description="Computed from components (I, R).")
+
+
+@strawberry.type(description="Points of the interactive elements interactivity came from.")
+class InteractivityComponents:
+    product: list[float]
+    communicative: list[float]
+
+
+@strawberry.type(description="A search engine or catalogue: share and the store's rating in it.")
+class RatedSource:
+    name: str
+    share: float
+    rating: float
+
+
+@strawberry.type(description="Ratings relevance was derived from.")
+class RelevanceComponents:
+    search_engines: list[RatedSource]
+    catalogues: list[RatedSource]
+
+
+@strawberry.type(description="Potential gain of bringing one criterion to 100: a·(100 − value).")
+class Gain:
+    criterion: Criterion
+    value: float
+    weight: float
+    gain: float
+    band: Band
+
+
+@strawberry.type(description="Where to improve first.")
+class Advice:
+    gains: list[Gain] = strawberry.field(description="Largest potential gain first.")
+    critical: list[Criterion] = strawberry.field(description="Criteria in the CRITICAL band.")
+    external_influence: float
+    external_flagged: bool = strawberry.field(description="E above 0: conditions unfavourable.")
+
+    @classmethod
+    def from_wire(cls, record: Record) -> Advice:
+        """Build from the scoring service's JSON."""
+        return cls(
+            gains=[
+                Gain(
+                    criterion=domain.Criterion(g["criterion"]),
+                    value=g["value"],
+                    weight=g["weight"],
+                    gain=g["gain"],
+                    band=domain.Band(g["band"]),
+                )
+                for g in record["gains"]
+            ],
+            critical=[domain.Criterion(c) for c in record["critical"]],
+            external_influence=record["externalInfluence"],
+            external_flagged=record["externalFlagged"],
+        )
+
+
+def _rated(records: list[Record]) -> list[RatedSource]:
+    return [RatedSource(name=r["name"], share=r["share"], rating=r["rating"]) for r in records]
+
+
+@strawberry.federation.type(keys=["id"], description="An immutable assessment of a shop.")
+class Assessment:
+    id: strawberry.ID
+    shop_id: strawberry.ID
+    assessor: str
+    note: str | None
+    profile: AppliedProfile
+    criteria: list[CriterionScore]
+    interactivity: InteractivityComponents | None
+    relevance: RelevanceComponents | None
+    sh: float = strawberry.field(description="The integral criterion SH at full precision.")
+    sh_rounded: float = strawberry.field(description="SH as shown: one decimal.")
+    band: Band
+    advice: Advice
+    created_at: datetime
+
+    @classmethod
+    def from_wire(cls, record: Record) -> Assessment:
+        """Build from the scoring service's JSON."""
+        components = record["components"]
+        interactivity = components.get("interactivity")
+        relevance = components.get("relevance")
+        return cls(
+            id=strawberry.ID(record["id"]),
+            shop_id=strawberry.ID(record["shopId"]),
+            assessor=record["assessor"],
+            note=record["note"],
+            profile=AppliedProfile(
+                name=record["profile"]["name"], weights=_weights(record["profile"]["weights"])
+            ),
+            criteria=[
+                CriterionScore(
+                    criterion=domain.Criterion(c["criterion"]),
+                    name=domain.CRITERION_NAMES[domain.Criterion(c["criterion"])],
+                    value=c["value"],
+                    band=domain.Band(c["band"]) if c["band"] else None,
+                    weight=c["weight"],
+                    derived=c["derived"],
+                )
+                for c in record["criteria"]
+            ],
+            interactivity=InteractivityComponents(
+                product=interactivity["product"], communicative=interactivity["communicative"]
+            )
+            if interactivity
+            else None,
+            relevance=RelevanceComponents(
+                search_engines=_rated(relevance["searchEngines"]),
+                catalogues=_rated(relevance["catalogues"]),
+            )
+            if relevance
+            else None,
+            sh=record["sh"],
+            sh_rounded=record["shRounded"],
+            band=domain.Band(record["band"]),
+            advice=Advice.from_wire(record["advice"]),
+            created_at=_time(record["createdAt"]),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Assessment | None:
+        """Federation: an assessment by id, batched with the others of the request."""
+        record = await info.context.scoring.assessment.load(check_id(str(id)))
+        return cls.from_wire(record) if record else None
+
+    @strawberry.field(description="The shop this assessment rates.")
+    async def shop(self, info: Info) -> Shop | None:
+        record = await info.context.scoring.shop.load(str(self.shop_id))
+        return Shop.from_wire(record) if record else None
+
+
+@strawberry.type(description="A page of assessments, newest first.")
+class AssessmentPage:
+    items: list[Assessment]
+    total_count: int
+    limit: int
+    offset: int
+
+
+@strawberry.federation.type(keys=["id"], description="An online store under evaluation.")
+class Shop:
+    id: strawberry.ID
+    name: str
+    url: str | None
+    segment: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_wire(cls, record: Record) -> Shop:
+        """Build from the scoring service's JSON."""
+        return cls(
+            id=strawberry.ID(record["id"]),
+            name=record["name"],
+            url=record["url"],
+            segment=record["segment"],
+            created_at=_time(record["createdAt"]),
+            updated_at=_time(record["updatedAt"]),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Shop | None:
+        """Federation: a shop by id, batched with the others of the request."""
+        record = await info.context.scoring.shop.load(check_id(str(id)))
+        return cls.from_wire(record) if record else None
+
+    @strawberry.field(description="The current score: the latest assessment, if any.")
+    async def score(self, info: Info) -> Assessment | None:
+        record = await info.context.scoring.current_score.load(str(self.id))
+        return Assessment.from_wire(record) if record else None
+
+    @strawberry.field(description="Where to improve first, from the current score.")
+    async def advice(self, info: Info) -> Advice | None:
+        record = await info.context.scoring.current_score.load(str(self.id))
+        return Advice.from_wire(record["advice"]) if record else None
+
+    @strawberry.field(description="The shop's assessment history, newest first.")
+    async def assessments(self, info: Info, limit: int = 20, offset: int = 0) -> AssessmentPage:
+        answer = await info.context.clients.scoring.call(
+            "GET",
+            "/shops/{shop_id}/assessments",
+            path={"shop_id": str(self.id)},
+            params=page_args(limit, offset),
+        )
+        return AssessmentPage(
+            items=[Assessment.from_wire(a) for a in answer["items"]],
+            total_count=answer["totalCount"],
+            limit=answer["limit"],
+            offset=answer["offset"],
+        )
+
+
+@strawberry.type(description="A page of shops.")
+class ShopPage:
+    items: list[Shop]
+    total_count: int
+    limit: int
+    offset: int
+
+
+@strawberry.type(description="A criterion's value for one ranked shop.")
+class CriterionValue:
+    criterion: Criterion
+    value: float
+
+
+@strawberry.type(description="One shop's place in the ranking by current SH.")
+class RankingEntry:
+    rank: int
+    shop_id: strawberry.ID
+    shop_name: str
+    assessment_id: strawberry.ID
+    sh: float
+    sh_rounded: float
+    band: Band
+    criteria: list[CriterionValue]
+
+    @strawberry.field(description="The ranked shop.")
+    async def shop(self, info: Info) -> Shop | None:
+        record = await info.context.scoring.shop.load(str(self.shop_id))
+        return Shop.from_wire(record) if record else None
+
+
+@strawberry.type(description="One criterion across the ranked shops, in ranking order.")
+class MatrixRow:
+    criterion: Criterion
+    values: list[float]
+
+
+@strawberry.type(description="Shops by current SH, with the criterion × shop matrix.")
+class Ranking:
+    items: list[RankingEntry]
+    matrix: list[MatrixRow]
+    total_count: int
+    limit: int
+    offset: int
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+@strawberry.input(description="A new shop; the name is unique, ignoring case.")
+class CreateShopInput:
+    name: str
+    url: str | None = None
+    segment: str | None = None
+
+
+@strawberry.input(description="Fields to change; an explicit null clears url or segment.")
+class UpdateShopInput:
+    name: str | None = strawberry.UNSET
+    url: str | None = strawberry.UNSET
+    segment: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="The eight weights of a profile; they must sum to 1.")
+class WeightsInput:
+    U: float
+    I: float  # noqa: E741
+    R: float
+    C: float
+    T: float
+    L: float
+    S: float
+    M: float
+
+
+@strawberry.input(description="A custom weight profile.")
+class CreateWeightProfileInput:
+    name: str
+    description: str | None = None
+    weights: WeightsInput
+
+
+@strawberry.input(description="New weights for a custom profile; past assessments keep theirs.")
+class UpdateWeightProfileInput:
+    description: str | None = None
+    weights: WeightsInput
+
+
+@strawberry.input(description="Criteria on the 0–100 scale; give I and R or their components.")
+class CriteriaInput:
+    U: float
+    I: float | None = strawberry.UNSET  # noqa: E741
+    R: float | None = strawberry.UNSET
+    C: float
+    T: float
+    L: float
+    S: float
+    M: float
+    E: float
+
+
+@strawberry.input(description="Points of the 7 product and 5 communicative elements.")
+class InteractivityInput:
+    product: list[float]
+    communicative: list[float]
+
+
+@strawberry.input(description="A search engine or catalogue: share (0–1) and rating (0–100).")
+class RatedInput:
+    name: str
+    share: float
+    rating: float
+
+
+@strawberry.input(description="Ratings in search engines (6/7) and thematic catalogues (1/7).")
+class RelevanceInput:
+    search_engines: list[RatedInput]
+    catalogues: list[RatedInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="A new assessment of a shop.")
+class RecordAssessmentInput:
+    shop_id: strawberry.ID
+    assessor: str
+    criteria: CriteriaInput
+    profile: str = domain.DEFAULT_PROFILE
+    note: str | None = strawberry.UNSET
+    interactivity: InteractivityInput | None = strawberry.UNSET
+    relevance: RelevanceInput | None = strawberry.UNSET
+
+
+# --- queries and mutations ------------------------------------------------------------------
+
+
+def _ranking(answer: Record) -> Ranking:
+    return Ranking(
+        items=[
+            RankingEntry(
+                rank=e["rank"],
+                shop_id=strawberry.ID(e["shopId"]),
+                shop_name=e["shopName"],
+                assessment_id=strawberry.ID(e["assessmentId"]),
+                sh=e["sh"],
+                sh_rounded=e["shRounded"],
+                band=domain.Band(e["band"]),
+                criteria=[
+                    CriterionValue(criterion=domain.Criterion(c), value=v)
+                    for c, v in e["criteria"].items()
+                ],
+            )
+            for e in answer["items"]
+        ],
+        matrix=[
+            MatrixRow(criterion=domain.Criterion(row["criterion"]), values=row["values"])
+            for row in answer["matrix"]
+        ],
+        total_count=answer["totalCount"],
+        limit=answer["limit"],
+        offset=answer["offset"],
+    )
+
+
+@strawberry.type
+class ScoringQuery:
+    @strawberry.field(description="A shop by id; null if there is none.")
+    async def shop(self, info: Info, id: strawberry.ID) -> Shop | None:
+        record = await info.context.scoring.shop.load(check_id(str(id)))
+        return Shop.from_wire(record) if record else None
+
+    @strawberry.field(description="A page of shops, sorted.")
+    async def shops(
+        self,
+        info: Info,
+        limit: int = 20,
+        offset: int = 0,
+        sort: ShopSort = models.ShopSort.NAME,
+        order: SortOrder = models.SortOrder.ASC,
+    ) -> ShopPage:
+        params: dict[str, str | int] = {**page_args(limit, offset), "sort": sort, "order": order}
+        answer = await info.context.clients.scoring.call("GET", "/shops", params=params)
+        for record in answer["items"]:
+            info.context.scoring.shop.prime(record["id"], record)
+        return ShopPage(
+            items=[Shop.from_wire(s) for s in answer["items"]],
+            total_count=answer["totalCount"],
+            limit=answer["limit"],
+            offset=answer["offset"],
+        )
+
+    @strawberry.field(description="An assessment by id; null if there is none.")
+    async def assessment(self, info: Info, id: strawberry.ID) -> Assessment | None:
+        record = await info.context.scoring.assessment.load(check_id(str(id)))
+        return Assessment.from_wire(record) if record else None
+
+    @strawberry.field(description="Every weight profile, the built-in one first.")
+    async def weight_profiles(self, info: Info) -> list[WeightProfile]:
+        answer = await info.context.clients.scoring.call("GET", "/profiles")
+        return [WeightProfile.from_wire(p) for p in answer]
+
+    @strawberry.field(description="A weight profile by name; null if there is none.")
+    async def weight_profile(self, info: Info, name: str) -> WeightProfile | None:
+        try:
+            answer = await info.context.clients.scoring.call(
+                "GET", "/profiles/{name}", path={"name": name}
+            )
+        except IntegraError as error:
+            if error.code.value == "NOT_FOUND":
+                return None
+            raise
+        return WeightProfile.from_wire(answer)
+
+    @strawberry.field(description="Assessed shops by current SH, with the criterion matrix.")
+    async def ranking(self, info: Info, limit: int = 20, offset: int = 0) -> Ranking:
+        answer = await info.context.clients.scoring.call(
+            "GET", "/ranking", params=page_args(limit, offset)
+        )
+        return _ranking(answer)
+
+
+@strawberry.type
+class ScoringMutation:
+    @strawberry.mutation(description="Create a shop.")
+    async def create_shop(self, info: Info, input: CreateShopInput) -> Shop:
+        answer = await info.context.clients.scoring.call("POST", "/shops", body=to_wire(input))
+        return Shop.from_wire(answer)
+
+    @strawberry.mutation(description="Change a shop's name, URL or segment.")
+    async def update_shop(self, info: Info, id: strawberry.ID, input: UpdateShopInput) -> Shop:
+        answer = await info.context.clients.scoring.call(
+            "PATCH",
+            "/shops/{shop_id}",
+            path={"shop_id": check_id(str(id))},
+            body=to_wire(input),
+        )
+        return Shop.from_wire(answer)
+
+    @strawberry.mutation(description="Delete a shop and its assessments.")
+    async def delete_shop(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        await info.context.clients.scoring.call(
+            "DELETE", "/shops/{shop_id}", path={"shop_id": check_id(str(id))}
+        )
+        return DeletePayload(id=id, deleted=True)
+
+    @strawberry.mutation(description="Create a custom weight profile.")
+    async def create_weight_profile(
+        self, info: Info, input: CreateWeightProfileInput
+    ) -> WeightProfile:
+        answer = await info.context.clients.scoring.call("POST", "/profiles", body=to_wire(input))
+        return WeightProfile.from_wire(answer)
+
+    @strawberry.mutation(description="Change a custom profile's weights.")
+    async def update_weight_profile(
+        self, info: Info, name: str, input: UpdateWeightProfileInput
+    ) -> WeightProfile:
+        answer = await info.context.clients.scoring.call(
+            "PUT", "/profiles/{name}", path={"name": name}, body=to_wire(input)
+        )
+        return WeightProfile.from_wire(answer)
+
+    @strawberry.mutation(description="Delete a custom weight profile.")
+    async def delete_weight_profile(self, info: Info, name: str) -> DeletePayload:
+        await info.context.clients.scoring.call("DELETE", "/profiles/{name}", path={"name": name})
+        return DeletePayload(id=strawberry.ID(name), deleted=True)
+
+    @strawberry.mutation(description="Record an assessment; SH, bands and advice are computed.")
+    async def record_assessment(self, info: Info, input: RecordAssessmentInput) -> Assessment:
+        body = to_wire(input)
+        assert isinstance(body, dict)
+        shop_id = check_id(str(body.pop("shopId")), "input.shopId")
+        answer = await info.context.clients.scoring.call(
+            "POST", "/shops/{shop_id}/assessments", path={"shop_id": shop_id}, body=body
+        )
+        return Assessment.from_wire(answer)

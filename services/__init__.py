@@ -1,0 +1,1 @@
+"""Integra services: a shared runtime and the scoring, risk and kpi services."""

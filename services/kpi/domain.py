@@ -1,0 +1,721 @@
+"""Integration KPIs (§4): the catalogue, measurements, targets and roll-ups.
+
+Pure logic over values: besides the standard library it imports only the shared error model and
+the safe expression language of :mod:`services.kpi.expressions`, in which every formula is
+written, so the catalogue and users' custom KPIs are computed by the same code.
+
+Decisions where the specification is silent (each is also noted where it is implemented):
+
+- **Input kinds.** ``COUNT`` is a non-negative integer (a whole float such as ``3.0`` from JSON
+  is accepted); ``DURATION`` and ``NON_NEGATIVE_AMOUNT`` are finite and ≥ 0; ``AMOUNT`` is any
+  finite number (``profit_delta`` may be negative); ``POSITIVE_AMOUNT`` is finite and > 0 (the
+  maximum of a rating scale). Booleans are never numbers.
+- **Parts and wholes.** "A part may not exceed its whole" is declared per KPI as
+  :class:`PartOf` pairs: ``errors ≤ operations`` (an error is a failed operation),
+  ``within_sla ≤ total``, ``successful_transactions ≤ visits``, ``active_participants ≤
+  team_size``, ``score_sum ≤ responses × scale_max``, ``repeat_purchases ≤ customers``
+  (``repeat_purchases`` counts customers who bought again), ``lost_customers ≤ customers`` and
+  ``resolved ≤ total``. ``actual`` may exceed ``planned`` (over-fulfilment).
+- **Customer satisfaction scale.** ``customer_satisfaction`` takes a third input ``scale_max``
+  (the top of the survey's scale, > 0) that the formula does not use but the value is stored
+  with; it bounds ``score_sum`` and must be the same for every measurement rolled up together.
+- **Order of checks** in :func:`compute_value`: unknown inputs, missing inputs, kinds, then the
+  formula (zero denominators, overflow), then parts against wholes.
+- **Targets.** Comparators are those of monitoring rules (``LT``, ``LTE``, ``GT``, ``GTE``); an
+  exact target such as "0 incidents" is ``LTE 0`` (float equality would be fragile). ``AT_RISK``
+  means *missed* by at most 5 % of ``|threshold|`` (inclusive). For a threshold of 0 the band
+  is empty, so any real miss is ``MISSED`` (a value exactly at the threshold of a strict
+  comparator is the only ``AT_RISK`` case): 5 % of nothing is nothing, and no absolute
+  tolerance would suit both incidents and percentages. Status does not depend on direction.
+- **Fulfilment.** ``actual / target × 100`` for ``UP`` and ``NONE``, ``target / actual × 100``
+  for ``DOWN``; 0 against a target of 0 is 100 % (met exactly); any other zero denominator
+  is an error.
+- **Roll-ups.** A measurement belongs wholly to the bucket of its period start (a week
+  measurement spanning two months counts in the first). Inputs are combined per
+  :class:`Aggregation`: ``SUM`` for flows (counts, hours, money over the period), ``LATEST``
+  (the measurement with the latest period) for stocks and rates — ``investment`` (cumulative
+  investment in the integration) and ``monthly_profit_increase`` — and ``CONSTANT`` for
+  metadata (``scale_max``), which must agree within a bucket. The value is then recomputed
+  from the combined inputs. Summing a stock-like denominator (``customers``, ``team_size``)
+  yields the exposure-weighted rate (e.g. churn per customer-month) — the recomputation the
+  specification asks for, never an average of percentages. Naive datetimes are taken as UTC
+  (PyMongo returns naive UTC datetimes); buckets are returned in aware UTC.
+- **Custom KPIs.** Every input of the formula needs a declared kind; a kind for a name the
+  formula does not use, or a formula with no input, is rejected. Custom inputs are summed on
+  roll-up.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TypeAlias, TypeVar
+
+from services.kpi.expressions import Expression, evaluate, is_input_name, parse
+from services.runtime.errors import NotFound, ValidationFailed
+
+_E = TypeVar("_E", bound=StrEnum)
+
+# --------------------------------------------------------------------------------------------
+# Enumerations (public API: the values are the codes of the specification)
+# --------------------------------------------------------------------------------------------
+
+
+class KpiLevel(StrEnum):
+    """The six levels of the catalogue (§4.1)."""
+
+    TECHNICAL = "TECHNICAL"
+    OPERATIONAL = "OPERATIONAL"
+    STRATEGIC = "STRATEGIC"
+    CUSTOMER = "CUSTOMER"
+    FINANCIAL = "FINANCIAL"
+    COMMUNICATION = "COMMUNICATION"
+
+
+class Direction(StrEnum):
+    """Which way is better: ``UP`` higher, ``DOWN`` lower, ``NONE`` neither."""
+
+    UP = "UP"
+    DOWN = "DOWN"
+    NONE = "NONE"
+
+
+class Comparator(StrEnum):
+    """How a value is compared with a threshold (targets, and monitoring rules of §3.5)."""
+
+    LT = "LT"
+    LTE = "LTE"
+    GT = "GT"
+    GTE = "GTE"
+
+    def holds(self, value: float, threshold: float) -> bool:
+        """Whether ``value <comparator> threshold`` is true."""
+        if self is Comparator.LT:
+            return value < threshold
+        if self is Comparator.LTE:
+            return value <= threshold
+        if self is Comparator.GT:
+            return value > threshold
+        return value >= threshold
+
+
+class InputKind(StrEnum):
+    """What values an input may take; see the module docstring."""
+
+    COUNT = "COUNT"
+    DURATION = "DURATION"
+    AMOUNT = "AMOUNT"
+    NON_NEGATIVE_AMOUNT = "NON_NEGATIVE_AMOUNT"
+    POSITIVE_AMOUNT = "POSITIVE_AMOUNT"
+
+
+class Aggregation(StrEnum):
+    """How an input's values are combined when measurements are rolled up."""
+
+    SUM = "SUM"
+    LATEST = "LATEST"
+    CONSTANT = "CONSTANT"
+
+
+class TargetStatus(StrEnum):
+    """Status of the latest value against a target (§4.3)."""
+
+    MET = "MET"
+    AT_RISK = "AT_RISK"
+    MISSED = "MISSED"
+    NO_DATA = "NO_DATA"
+
+
+class Grain(StrEnum):
+    """The grain of a series: as recorded, or rolled up to calendar buckets (UTC)."""
+
+    RECORDED = "RECORDED"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    QUARTER = "QUARTER"
+
+
+class MeasurementSource(StrEnum):
+    """Where a measurement came from (§4.2)."""
+
+    MANUAL = "MANUAL"
+    IMPORT = "IMPORT"
+    SYSTEM = "SYSTEM"
+
+
+def _enum_member(enum: type[_E], value: object, field_name: str) -> _E:
+    try:
+        return enum(str(value))
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise ValidationFailed(field_name, f"{field_name} must be one of {allowed}") from None
+
+
+def _require_finite(field_name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationFailed(field_name, f"{field_name} must be a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValidationFailed(field_name, f"{field_name} must be a finite number")
+    return number
+
+
+# --------------------------------------------------------------------------------------------
+# Value objects
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """A named input of a KPI: its kind and how it is combined on roll-up."""
+
+    name: str
+    kind: InputKind
+    aggregation: Aggregation = Aggregation.SUM
+
+
+@dataclass(frozen=True, slots=True)
+class PartOf:
+    """A rule "a part may not exceed its whole": ``part ≤ whole``, ``whole`` being a formula."""
+
+    part: str
+    whole: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A target: the value should satisfy ``value <comparator> threshold``."""
+
+    comparator: Comparator
+    value: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "comparator", _enum_member(Comparator, self.comparator, "target.comparator")
+        )
+        object.__setattr__(self, "value", _require_finite("target.value", self.value))
+
+
+@dataclass(frozen=True)
+class KpiDefinition:
+    """A KPI: code, name, level, unit, direction, formula over declared inputs, default target.
+
+    Construction checks that the formula parses, that it uses only declared inputs, and that
+    every :class:`PartOf` refers to declared inputs.
+    """
+
+    code: str
+    name: str
+    level: KpiLevel
+    unit: str
+    direction: Direction
+    formula: str
+    inputs: tuple[InputSpec, ...]
+    default_target: Target | None = None
+    parts: tuple[PartOf, ...] = ()
+    expression: Expression = field(init=False, repr=False, compare=False)
+    _wholes: tuple[tuple[str, Expression], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        expression = parse(self.formula)
+        names = [spec.name for spec in self.inputs]
+        for name in names:
+            if not is_input_name(name):
+                raise ValidationFailed(
+                    f"inputs.{name}", f"input name {name!r} must match [a-z_][a-z0-9_]*"
+                )
+        if len(set(names)) != len(names):
+            raise ValidationFailed("inputs", "input names must be unique")
+        undeclared = sorted(expression.inputs - set(names))
+        if undeclared:
+            raise ValidationFailed(
+                f"inputs.{undeclared[0]}",
+                f"formula uses input {undeclared[0]}, which is not declared",
+            )
+        wholes: list[tuple[str, Expression]] = []
+        for part in self.parts:
+            whole = parse(part.whole)
+            undeclared = sorted(({part.part} | whole.inputs) - set(names))
+            if undeclared:
+                raise ValidationFailed(
+                    f"parts.{part.part}",
+                    f"part rule uses input {undeclared[0]}, which is not declared",
+                )
+            wholes.append((part.part, whole))
+        object.__setattr__(self, "expression", expression)
+        object.__setattr__(self, "_wholes", tuple(wholes))
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The names of the declared inputs, in declaration order."""
+        return tuple(spec.name for spec in self.inputs)
+
+
+# --------------------------------------------------------------------------------------------
+# The catalogue (§4.1)
+# --------------------------------------------------------------------------------------------
+
+_C = InputKind.COUNT
+_DUR = InputKind.DURATION
+_AMT = InputKind.AMOUNT
+_NNA = InputKind.NON_NEGATIVE_AMOUNT
+
+
+def _kpi(
+    level: KpiLevel,
+    code: str,
+    name: str,
+    formula: str,
+    unit: str,
+    direction: Direction,
+    inputs: Sequence[InputSpec | tuple[str, InputKind]],
+    target: Target | None = None,
+    parts: Sequence[tuple[str, str]] = (),
+) -> KpiDefinition:
+    specs = tuple(spec if isinstance(spec, InputSpec) else InputSpec(*spec) for spec in inputs)
+    return KpiDefinition(
+        code=code,
+        name=name,
+        level=level,
+        unit=unit,
+        direction=direction,
+        formula=formula,
+        inputs=specs,
+        default_target=target,
+        parts=tuple(PartOf(part, whole) for part, whole in parts),
+    )
+
+
+_L = KpiLevel
+_UP, _DOWN, _NONE = Direction.UP, Direction.DOWN, Direction.NONE
+_LATEST = Aggregation.LATEST
+
+_CATALOGUE_LIST: tuple[KpiDefinition, ...] = (
+    _kpi(_L.TECHNICAL, "integration_compatibility", "integration compatibility",
+         "successful_integrations", "count", _UP, [("successful_integrations", _C)]),
+    _kpi(_L.TECHNICAL, "system_response_time", "system response time",
+         "total_response_seconds / requests", "s", _DOWN,
+         [("total_response_seconds", _DUR), ("requests", _C)],
+         Target(Comparator.LTE, 0.5)),
+    _kpi(_L.TECHNICAL, "security_level", "security level", "vulnerabilities + incidents",
+         "count", _DOWN, [("vulnerabilities", _C), ("incidents", _C)],
+         Target(Comparator.LTE, 0)),
+    _kpi(_L.OPERATIONAL, "operation_time", "mean operation time",
+         "total_operation_hours / operations", "h", _DOWN,
+         [("total_operation_hours", _DUR), ("operations", _C)]),
+    _kpi(_L.OPERATIONAL, "process_errors", "errors in processes", "errors / operations * 1000",
+         "per 1000 ops", _DOWN, [("errors", _C), ("operations", _C)],
+         Target(Comparator.LTE, 5), [("errors", "operations")]),
+    _kpi(_L.OPERATIONAL, "sla_compliance", "SLA compliance", "within_sla / total * 100", "%",
+         _UP, [("within_sla", _C), ("total", _C)], Target(Comparator.GTE, 95),
+         [("within_sla", "total")]),
+    _kpi(_L.STRATEGIC, "sales_conversion", "sales conversion",
+         "successful_transactions / visits * 100", "%", _UP,
+         [("successful_transactions", _C), ("visits", _C)],
+         parts=[("successful_transactions", "visits")]),
+    _kpi(_L.STRATEGIC, "kpi_fulfilment", "KPI fulfilment", "actual / planned * 100", "%", _UP,
+         [("actual", _NNA), ("planned", _NNA)], Target(Comparator.GTE, 100)),
+    _kpi(_L.STRATEGIC, "decision_time", "mean decision time",
+         "total_decision_hours / decisions", "h", _DOWN,
+         [("total_decision_hours", _DUR), ("decisions", _C)]),
+    _kpi(_L.STRATEGIC, "team_engagement", "team engagement",
+         "active_participants / team_size * 100", "%", _UP,
+         [("active_participants", _C), ("team_size", _C)], Target(Comparator.GTE, 50),
+         [("active_participants", "team_size")]),
+    _kpi(_L.CUSTOMER, "customer_satisfaction", "customer satisfaction", "score_sum / responses",
+         "points", _UP,
+         [("score_sum", _NNA), ("responses", _C),
+          InputSpec("scale_max", InputKind.POSITIVE_AMOUNT, Aggregation.CONSTANT)],
+         parts=[("score_sum", "responses * scale_max")]),
+    _kpi(_L.CUSTOMER, "repeat_purchase_rate", "repeat purchase rate",
+         "repeat_purchases / customers * 100", "%", _UP,
+         [("repeat_purchases", _C), ("customers", _C)],
+         parts=[("repeat_purchases", "customers")]),
+    _kpi(_L.CUSTOMER, "average_check", "average check", "revenue / transactions", "currency",
+         _UP, [("revenue", _NNA), ("transactions", _C)]),
+    _kpi(_L.CUSTOMER, "churn_rate", "churn", "lost_customers / customers * 100", "%", _DOWN,
+         [("lost_customers", _C), ("customers", _C)],
+         parts=[("lost_customers", "customers")]),
+    _kpi(_L.FINANCIAL, "integration_roi", "ROI of integration",
+         "profit_delta / investment * 100", "%", _UP,
+         [("profit_delta", _AMT), InputSpec("investment", _NNA, _LATEST)],
+         Target(Comparator.GT, 0)),
+    _kpi(_L.FINANCIAL, "payback_period", "payback period",
+         "investment / monthly_profit_increase", "months", _DOWN,
+         [InputSpec("investment", _NNA, _LATEST),
+          InputSpec("monthly_profit_increase", _NNA, _LATEST)]),
+    _kpi(_L.FINANCIAL, "operating_cost_reduction", "operating cost reduction",
+         "costs_before / costs_after", "ratio", _UP,
+         [("costs_before", _NNA), ("costs_after", _NNA)], Target(Comparator.GT, 1)),
+    _kpi(_L.COMMUNICATION, "internal_communications", "internal communications",
+         "messages + calls + comments", "count", _NONE,
+         [("messages", _C), ("calls", _C), ("comments", _C)]),
+    _kpi(_L.COMMUNICATION, "team_response_time", "team response time",
+         "total_response_hours / requests", "h", _DOWN,
+         [("total_response_hours", _DUR), ("requests", _C)]),
+    _kpi(_L.COMMUNICATION, "resolved_requests_share", "resolved requests",
+         "resolved / total * 100", "%", _UP, [("resolved", _C), ("total", _C)],
+         parts=[("resolved", "total")]),
+)  # fmt: skip
+
+CATALOGUE: Mapping[str, KpiDefinition] = MappingProxyType(
+    {definition.code: definition for definition in _CATALOGUE_LIST}
+)
+"""The 20 built-in KPIs of §4.1 by code, in the order of the specification's table."""
+
+
+def catalogue_definition(code: str) -> KpiDefinition:
+    """The built-in KPI with this code; ``NotFound`` (field ``code``) for any other code."""
+    try:
+        return CATALOGUE[code]
+    except KeyError:
+        raise NotFound("KPI", code, field="code") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Custom KPIs
+# --------------------------------------------------------------------------------------------
+
+CUSTOM_CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{2,63}")
+"""Codes of custom KPIs: ``^[a-z][a-z0-9_]{2,63}$`` (matched in full)."""
+
+MAX_KPI_NAME_LENGTH = 200
+MAX_UNIT_LENGTH = 32
+
+
+def _required_text(field_name: str, value: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed(field_name, f"{field_name} is required")
+    text = value.strip()
+    if len(text) > limit:
+        raise ValidationFailed(field_name, f"{field_name} is longer than {limit} characters")
+    return text
+
+
+def define_custom_kpi(
+    code: str,
+    name: str,
+    level: KpiLevel,
+    unit: str,
+    direction: Direction,
+    formula: str,
+    input_kinds: Mapping[str, InputKind],
+    default_target: Target | None = None,
+    parts: Sequence[tuple[str, str]] = (),
+) -> KpiDefinition:
+    """Validate a user's KPI and build its definition.
+
+    The code must match ``^[a-z][a-z0-9_]{2,63}$`` and not be a catalogue code; the formula
+    must parse and use at least one input; its inputs are exactly the names the formula uses,
+    each with a declared kind (``input_kinds``). ``parts`` are optional ``(part, whole)``
+    rules. Custom inputs are summed on roll-up.
+    """
+    if not isinstance(code, str) or CUSTOM_CODE_PATTERN.fullmatch(code) is None:
+        raise ValidationFailed(
+            "code",
+            "code must match ^[a-z][a-z0-9_]{2,63}$ (a lowercase letter, then 2-63 lowercase "
+            "letters, digits or underscores)",
+        )
+    if code in CATALOGUE:
+        raise ValidationFailed("code", f"code {code} is a built-in catalogue KPI")
+    name = _required_text("name", name, MAX_KPI_NAME_LENGTH)
+    unit = _required_text("unit", unit, MAX_UNIT_LENGTH)
+    level = _enum_member(KpiLevel, level, "level")
+    direction = _enum_member(Direction, direction, "direction")
+    expression = parse(formula)
+    if not expression.inputs:
+        raise ValidationFailed("formula", "formula must use at least one input")
+    for input_name in sorted(input_kinds):
+        if input_name not in expression.inputs:
+            raise ValidationFailed(
+                f"inputs.{input_name}", f"input {input_name} is not used by the formula"
+            )
+    specs: list[InputSpec] = []
+    for input_name in sorted(expression.inputs):
+        if input_name not in input_kinds:
+            raise ValidationFailed(
+                f"inputs.{input_name}", f"declare the kind of input {input_name}"
+            )
+        kind = _enum_member(InputKind, input_kinds[input_name], f"inputs.{input_name}")
+        specs.append(InputSpec(input_name, kind))
+    return KpiDefinition(
+        code=code,
+        name=name,
+        level=level,
+        unit=unit,
+        direction=direction,
+        formula=formula,
+        inputs=tuple(specs),
+        default_target=default_target,
+        parts=tuple(PartOf(part, whole) for part, whole in parts),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Measurements (§4.2)
+# --------------------------------------------------------------------------------------------
+
+InputValue: TypeAlias = float | int
+"""A raw input value as a measurement carries it."""
+
+
+def _check_kind(name: str, kind: InputKind, value: object) -> float:
+    field_name = f"inputs.{name}"
+    number = _require_finite(field_name, value)
+    if kind is InputKind.COUNT:
+        if number < 0 or not number.is_integer():
+            raise ValidationFailed(field_name, f"{name} is a count: a non-negative integer")
+    elif kind in (InputKind.DURATION, InputKind.NON_NEGATIVE_AMOUNT):
+        if number < 0:
+            raise ValidationFailed(field_name, f"{name} may not be negative")
+    elif kind is InputKind.POSITIVE_AMOUNT and number <= 0:
+        raise ValidationFailed(field_name, f"{name} must be positive")
+    return number
+
+
+def _normalise_inputs(
+    definition: KpiDefinition, inputs: Mapping[str, InputValue]
+) -> dict[str, float]:
+    declared = definition.input_names
+    for name in sorted(str(key) for key in inputs):
+        if name not in declared:
+            raise ValidationFailed(
+                f"inputs.{name}",
+                f"unknown input {name} for KPI {definition.code}; expected {', '.join(declared)}",
+            )
+    values: dict[str, float] = {}
+    for spec in definition.inputs:
+        if spec.name not in inputs:
+            raise ValidationFailed(
+                f"inputs.{spec.name}", f"input {spec.name} is required by KPI {definition.code}"
+            )
+        values[spec.name] = _check_kind(spec.name, spec.kind, inputs[spec.name])
+    return values
+
+
+def _check_parts(definition: KpiDefinition, values: Mapping[str, float]) -> None:
+    for part, whole in definition._wholes:
+        limit = evaluate(whole, values)
+        if values[part] > limit:
+            raise ValidationFailed(
+                f"inputs.{part}",
+                f"{part} ({values[part]:g}) may not exceed {whole} ({limit:g}): "
+                "a part may not exceed its whole",
+            )
+
+
+def _measure(
+    definition: KpiDefinition, inputs: Mapping[str, InputValue]
+) -> tuple[dict[str, float], float]:
+    values = _normalise_inputs(definition, inputs)
+    value = evaluate(definition.expression, values)
+    _check_parts(definition, values)
+    return values, value
+
+
+def compute_value(definition: KpiDefinition, inputs: Mapping[str, InputValue]) -> float:
+    """Validate a measurement's raw inputs and compute the KPI's value from its formula.
+
+    Rejects, with field ``inputs.<name>``: unknown and missing inputs, values that break the
+    input's kind, a zero denominator, a non-finite result and a part above its whole.
+    """
+    return _measure(definition, inputs)[1]
+
+
+def _as_utc(field_name: str, moment: datetime) -> datetime:
+    if not isinstance(moment, datetime):
+        raise ValidationFailed(field_name, f"{field_name} must be a datetime")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def validate_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """Check a measurement period ``[start, end)`` and return it in aware UTC.
+
+    Naive datetimes are taken as UTC. ``start`` must be strictly before ``end`` (field
+    ``period``).
+    """
+    start_utc = _as_utc("period.start", start)
+    end_utc = _as_utc("period.end", end)
+    if start_utc >= end_utc:
+        raise ValidationFailed(
+            "period", "period start must be before its end (a period is [start, end))"
+        )
+    return start_utc, end_utc
+
+
+# --------------------------------------------------------------------------------------------
+# Targets and status (§4.3)
+# --------------------------------------------------------------------------------------------
+
+AT_RISK_TOLERANCE = 0.05
+"""A missed target is ``AT_RISK`` when missed by at most this fraction of ``|threshold|``."""
+
+
+def target_status(value: float | None, target: Target) -> TargetStatus:
+    """The status of the latest value against a target.
+
+    ``NO_DATA`` without a value; ``MET`` when the comparison holds; ``AT_RISK`` when it does not
+    but the value is within 5 % of ``|threshold|`` of the threshold (inclusive); else
+    ``MISSED``. The comparator alone says which side is wrong, so direction is not needed.
+    """
+    if value is None:
+        return TargetStatus.NO_DATA
+    number = _require_finite("value", value)
+    if target.comparator.holds(number, target.value):
+        return TargetStatus.MET
+    if abs(number - target.value) <= AT_RISK_TOLERANCE * abs(target.value):
+        return TargetStatus.AT_RISK
+    return TargetStatus.MISSED
+
+
+def kpi_fulfilment(actual: float, target_value: float, direction: Direction) -> float:
+    """Fulfilment of a target in percent: ``actual / target × 100``, or ``target / actual ×
+    100`` for a ``DOWN`` KPI (lower is better, so beating the target gives more than 100).
+
+    0 against a target of 0 is 100 (met exactly); any other zero denominator is rejected with
+    the field ``target`` (``UP``/``NONE``) or ``actual`` (``DOWN``).
+    """
+    actual_number = _require_finite("actual", actual)
+    target_number = _require_finite("target", target_value)
+    if actual_number == 0 and target_number == 0:
+        return 100.0
+    if direction is Direction.DOWN:
+        if actual_number == 0:
+            raise ValidationFailed(
+                "actual",
+                "fulfilment of a DOWN KPI is target / actual; denominator actual is zero",
+            )
+        result = target_number / actual_number * 100
+    else:
+        if target_number == 0:
+            raise ValidationFailed(
+                "target", "fulfilment is actual / target; denominator target is zero"
+            )
+        result = actual_number / target_number * 100
+    if not math.isfinite(result):
+        raise ValidationFailed("actual", "fulfilment is not a finite number (overflow)")
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Roll-ups (§4.2)
+# --------------------------------------------------------------------------------------------
+
+MeasuredPeriod: TypeAlias = tuple[datetime, datetime, Mapping[str, InputValue]]
+"""A measurement as roll-ups see it: period start, period end, raw inputs."""
+
+
+def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + months
+    return index // 12, index % 12 + 1
+
+
+def period_bucket(start: datetime, grain: Grain) -> tuple[datetime, datetime]:
+    """The calendar bucket ``[bucket_start, bucket_end)`` in UTC containing ``start``.
+
+    Weeks are ISO weeks (Monday 00:00 UTC); months and quarters start on their first day.
+    ``RECORDED`` has no calendar bucket and is rejected (field ``grain``).
+    """
+    moment = _as_utc("period.start", start)
+    if grain is Grain.WEEK:
+        monday = moment.date() - timedelta(days=moment.weekday())
+        bucket_start = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
+        return bucket_start, bucket_start + timedelta(days=7)
+    if grain is Grain.MONTH:
+        first_month, months = moment.month, 1
+    elif grain is Grain.QUARTER:
+        first_month, months = (moment.month - 1) // 3 * 3 + 1, 3
+    else:
+        raise ValidationFailed("grain", f"grain {grain} has no calendar bucket")
+    end_year, end_month = _add_months(moment.year, first_month, months)
+    return (
+        datetime(moment.year, first_month, 1, tzinfo=UTC),
+        datetime(end_year, end_month, 1, tzinfo=UTC),
+    )
+
+
+@dataclass(frozen=True)
+class RollupPoint:
+    """One point of a series: a bucket, its combined inputs and the value recomputed from them."""
+
+    start: datetime
+    end: datetime
+    inputs: Mapping[str, float]
+    value: float
+    count: int
+
+
+@dataclass
+class _Bucket:
+    start: datetime
+    end: datetime
+    members: list[tuple[datetime, datetime, int, dict[str, float]]]
+
+
+def _combine(definition: KpiDefinition, bucket: _Bucket) -> dict[str, float]:
+    # The latest period wins; between equal periods, the one given last.
+    latest = max(bucket.members, key=lambda member: member[:3])[3]
+    combined: dict[str, float] = {}
+    for spec in definition.inputs:
+        if spec.aggregation is Aggregation.SUM:
+            combined[spec.name] = math.fsum(member[3][spec.name] for member in bucket.members)
+        elif spec.aggregation is Aggregation.LATEST:
+            combined[spec.name] = latest[spec.name]
+        else:
+            distinct = {member[3][spec.name] for member in bucket.members}
+            if len(distinct) > 1:
+                raise ValidationFailed(
+                    f"inputs.{spec.name}",
+                    f"{spec.name} differs between measurements of the bucket starting "
+                    f"{bucket.start.isoformat()}; values with different {spec.name} cannot "
+                    "be rolled up together",
+                )
+            combined[spec.name] = latest[spec.name]
+    return combined
+
+
+def rollup(
+    definition: KpiDefinition, measurements: Iterable[MeasuredPeriod], grain: Grain
+) -> list[RollupPoint]:
+    """Roll measurements up to ``grain`` and recompute each bucket's value from its inputs.
+
+    Every measurement is validated first (errors name ``measurements[i].<field>``). Inputs are
+    combined per their :class:`Aggregation` — never by averaging values. At ``RECORDED`` grain
+    each distinct period is its own bucket. Points are ordered by bucket start.
+    """
+    buckets: dict[tuple[datetime, datetime], _Bucket] = {}
+    for index, (start, end, inputs) in enumerate(measurements):
+        try:
+            start_utc, end_utc = validate_period(start, end)
+            values, _ = _measure(definition, inputs)
+        except ValidationFailed as error:
+            raise ValidationFailed(f"measurements[{index}].{error.field}", error.message) from None
+        recorded = grain is Grain.RECORDED
+        key = (start_utc, end_utc) if recorded else period_bucket(start_utc, grain)
+        bucket = buckets.setdefault(key, _Bucket(key[0], key[1], []))
+        bucket.members.append((start_utc, end_utc, index, values))
+    points: list[RollupPoint] = []
+    for key in sorted(buckets):
+        bucket = buckets[key]
+        combined = _combine(definition, bucket)
+        value = evaluate(definition.expression, combined)
+        points.append(
+            RollupPoint(
+                start=bucket.start,
+                end=bucket.end,
+                inputs=MappingProxyType(combined),
+                value=value,
+                count=len(bucket.members),
+            )
+        )
+    return points

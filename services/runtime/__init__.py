@@ -1,0 +1,1 @@
+"""Runtime shared by every service and the gateway; imports no single service."""

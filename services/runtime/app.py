@@ -1,0 +1,166 @@
+"""The app factory shared by the services and the gateway.
+
+A :class:`Component` is one service (or the gateway): its routes, how it starts and stops,
+and what its readiness depends on. :func:`build_app` wraps it with what every process has:
+``/healthz``, ``/readyz``, ``/metrics``, request metrics, the error boundary and body limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from services.runtime import mongo
+from services.runtime.http import ErrorBoundary, json_response
+from services.runtime.metrics import RequestMetricsMiddleware, metrics_response, route_templates
+from services.runtime.settings import IntegraSettings
+
+log = logging.getLogger("integra")
+
+
+class Component(Protocol):
+    """One deployable part of Integra."""
+
+    name: str
+
+    def routes(self) -> list[BaseRoute]:
+        """The component's own HTTP routes."""
+
+    async def start(self) -> None:
+        """Acquire resources (database clients, HTTP clients, background tasks)."""
+
+    async def stop(self) -> None:
+        """Release what :meth:`start` acquired."""
+
+    async def readiness(self) -> dict[str, bool]:
+        """Each dependency the component needs to serve, and whether it is usable now."""
+
+
+class MongoComponent:
+    """Base of the services that own a MongoDB database.
+
+    Start never fails because the database is down: index creation is retried in the
+    background until the database answers, and readiness reports the database's state.
+    """
+
+    name: str
+
+    def __init__(self, settings: IntegraSettings) -> None:
+        self.settings = settings
+        self._client: AsyncMongoClient[mongo.Document] | None = None
+        self._prepare_task: asyncio.Task[None] | None = None
+        self.prepared = asyncio.Event()
+
+    @property
+    def client(self) -> AsyncMongoClient[mongo.Document]:
+        """The service's MongoDB client (only between start and stop)."""
+        if self._client is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self._client
+
+    async def start(self) -> None:
+        """Connect and prepare the database (indexes, built-in records) in the background."""
+        self._client = mongo.connect(self.settings, self.name)
+        self.on_connect(mongo.database(self._client, self.settings, self.name))
+        self._prepare_task = asyncio.create_task(self._prepare_until_done())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.prepared.wait()), timeout=10)
+
+    def on_connect(self, db: AsyncDatabase[mongo.Document]) -> None:
+        """Build the store over ``db``; subclasses override."""
+
+    async def prepare(self) -> None:
+        """Create indexes and built-in records, idempotently; subclasses override."""
+
+    async def _prepare_until_done(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self.prepare()
+            except Exception:
+                log.warning("%s: database not ready, retrying in %.1f s", self.name, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            else:
+                self.prepared.set()
+                return
+
+    async def stop(self) -> None:
+        """Stop preparing and close the client."""
+        if self._prepare_task is not None:
+            self._prepare_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prepare_task
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def readiness(self) -> dict[str, bool]:
+        """Ready when the database answers and has been prepared."""
+        return {"database": await mongo.ping(self.client) and self.prepared.is_set()}
+
+
+def health_routes(readiness: Callable[[], Awaitable[dict[str, bool]]]) -> list[BaseRoute]:
+    """``/healthz`` (the process is alive) and ``/readyz`` (its dependencies answer)."""
+
+    async def healthz(_: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        checks = await readiness()
+        ready = all(checks.values())
+        return json_response(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status=200 if ready else 503,
+        )
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_response, methods=["GET"]),
+    ]
+
+
+def build_app(
+    component: Component, settings: IntegraSettings, *, manage_lifecycle: bool = True
+) -> Starlette:
+    """The ASGI app of ``component``.
+
+    With ``manage_lifecycle`` the app's lifespan starts and stops the component; the
+    one-process stack passes ``False`` and drives every component's lifecycle itself.
+    """
+    routes = [*component.routes(), *health_routes(component.readiness)]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            await component.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                await component.stop()
+
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(
+                RequestMetricsMiddleware,
+                service=component.name,
+                templates=route_templates(routes),
+            ),
+            Middleware(ErrorBoundary, max_body_bytes=settings.max_body_bytes),
+        ],
+    )

@@ -1,0 +1,124 @@
+"""Prometheus metrics shared by every process, with bounded labels only.
+
+Request latency is ``http_server_request_duration_seconds`` labelled by service, method,
+route *template* and status code; the bucket at the SLA threshold (0.5 s) exists so that SLA
+compliance is computable in PromQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REGISTRY: Final = CollectorRegistry(auto_describe=True)
+
+LATENCY_BUCKETS: Final = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+
+HTTP_REQUEST_DURATION: Final = Histogram(
+    "http_server_request_duration_seconds",
+    "Duration of HTTP requests handled, by route template.",
+    ["service", "method", "route", "status_code"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+HTTP_REQUESTS: Final = Counter(
+    "http_server_requests",
+    "HTTP requests handled, by route template.",
+    ["service", "method", "route", "status_code"],
+    registry=REGISTRY,
+)
+MONGODB_COMMAND_DURATION: Final = Histogram(
+    "mongodb_command_duration_seconds",
+    "Duration of MongoDB commands sent by a service.",
+    ["service", "command", "outcome"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+GRAPHQL_OPERATIONS: Final = Counter(
+    "graphql_operations",
+    "GraphQL operations executed by the gateway, by type and outcome.",
+    ["operation_type", "outcome"],
+    registry=REGISTRY,
+)
+GRAPHQL_OPERATION_DURATION: Final = Histogram(
+    "graphql_operation_duration_seconds",
+    "Duration of GraphQL operations executed by the gateway.",
+    ["operation_type", "outcome"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+SERVICE_CALLS: Final = Counter(
+    "gateway_service_calls",
+    "Calls from the gateway to a service, by service, route template and outcome.",
+    ["service", "route", "outcome"],
+    registry=REGISTRY,
+)
+SERVICE_CALL_DURATION: Final = Histogram(
+    "gateway_service_call_duration_seconds",
+    "Duration of calls from the gateway to a service.",
+    ["service", "route"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+
+UNMATCHED_ROUTE: Final = "__unmatched__"
+
+
+def metrics_response(_: Request) -> Response:
+    """The Prometheus exposition of every metric of this process."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def route_templates(routes: Iterable[BaseRoute], prefix: str = "") -> dict[object, str]:
+    """Map each endpoint to its route template, so labels never carry raw paths or ids."""
+    templates: dict[object, str] = {}
+    for route in routes:
+        if isinstance(route, Route):
+            templates[route.endpoint] = prefix + route.path
+        elif isinstance(route, Mount):
+            templates.update(route_templates(route.routes, prefix + route.path))
+    return templates
+
+
+class RequestMetricsMiddleware:
+    """ASGI middleware that times every HTTP request by service, method, route template, status.
+
+    The template comes from the endpoint Starlette's router resolved; requests that match no
+    route share one label value, so label cardinality stays bounded.
+    """
+
+    def __init__(self, app: ASGIApp, service: str, templates: dict[object, str]) -> None:
+        self.app = app
+        self.service = service
+        self.templates = templates
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = self.templates.get(scope.get("endpoint"), UNMATCHED_ROUTE)
+            labels = (self.service, scope["method"], route, str(status))
+            HTTP_REQUEST_DURATION.labels(*labels).observe(time.perf_counter() - started)
+            HTTP_REQUESTS.labels(*labels).inc()

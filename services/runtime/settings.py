@@ -1,0 +1,57 @@
+"""Configuration from environment variables (pydantic-settings); documented in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, HttpUrl
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IntegraSettings(BaseSettings):
+    """Settings of every Integra process. Each field reads one environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="INTEGRA_", extra="ignore", frozen=True)
+
+    mongodb_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MONGODB_URI", "INTEGRA_MONGODB_URI"),
+        description="MongoDB to use; unset means start the embedded nx-27017.",
+    )
+    data_dir: Path = Field(
+        default=Path(".integra-data"), description="Data directory of the embedded database."
+    )
+    db_prefix: str = Field(
+        default="integra",
+        pattern=r"^[A-Za-z0-9_]{1,32}$",
+        description="Prefix of the per-service database names (<prefix>_scoring, ...).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP server.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="production masks unexpected errors and disables GraphiQL.",
+    )
+    scoring_url: HttpUrl = Field(
+        default=HttpUrl("http://127.0.0.1:8001"),
+        description="Base URL of the scoring service (gateway in its own process).",
+    )
+    risk_url: HttpUrl = Field(default=HttpUrl("http://127.0.0.1:8002"))
+    kpi_url: HttpUrl = Field(default=HttpUrl("http://127.0.0.1:8003"))
+    service_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=120, description="Timeout of one gateway → service call."
+    )
+    mongo_timeout_ms: int = Field(
+        default=3000, ge=100, le=60000, description="Server selection and connect timeout."
+    )
+    mongo_pool_size: int = Field(default=50, ge=1, le=1000)
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    sla_seconds: float = Field(default=0.5, gt=0, description="Latency SLA of the platform.")
+
+    def database_name(self, service: str) -> str:
+        """Name of the database a service owns."""
+        return f"{self.db_prefix}_{service}"

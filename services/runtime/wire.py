@@ -1,0 +1,92 @@
+"""Base of every JSON wire contract: camelCase on the wire, unknown fields rejected."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic.alias_generators import to_camel
+
+from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
+
+Model = TypeVar("Model", bound=BaseModel)
+Item = TypeVar("Item")
+
+# Ids are 24 lowercase hex digits (an ObjectId's string form), so a malformed id is rejected
+# before it reaches a query and a MongoDB operator can never pass for one.
+ID_PATTERN = r"^[0-9a-f]{24}$"
+RecordId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+# Free text fields: bounded so that oversized input is rejected with a clear error.
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=5000)]
+
+
+def wire_alias(name: str) -> str:
+    """The JSON name of a field: camelCase, but criterion codes such as ``U`` stay as they are."""
+    return name if name.isupper() else to_camel(name)
+
+
+class WireModel(BaseModel):
+    """A request or response body of a service API."""
+
+    model_config = ConfigDict(
+        alias_generator=wire_alias,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
+    )
+
+
+class Page(WireModel, Generic[Item]):
+    """One page of a list, with the total number of matching records (limit/offset)."""
+
+    items: list[Item]
+    total_count: int
+    limit: int
+    offset: int
+
+
+class PageQuery(WireModel):
+    """Limit/offset parameters shared by every list endpoint."""
+
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+def field_path(location: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a dotted field path (``criteria.U``, ``p.3``)."""
+    return ".".join(str(part) for part in location) or "body"
+
+
+def validation_error(error: ValidationError) -> IntegraError:
+    """The first problem of a pydantic error as an :class:`IntegraError` naming the field."""
+    first = error.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        return IntegraError(ErrorCode.VALIDATION_ERROR, "request body is not valid JSON", "body")
+    location = tuple(part for part in first["loc"] if part != "body")
+    path = field_path(location)
+    return ValidationFailed(path, f"{path}: {first['msg']}")
+
+
+def parse(model: type[Model], data: object) -> Model:
+    """Validate ``data`` into ``model``; a failure is a VALIDATION_ERROR naming the field."""
+    try:
+        if isinstance(data, bytes | str):
+            return model.model_validate_json(data)
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise validation_error(error) from None
+
+
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def check_id(value: str, field: str = "id") -> str:
+    """``value`` if it is a well-formed record id, else INVALID_ID naming ``field``."""
+    if not _ID_RE.match(value):
+        raise IntegraError(
+            ErrorCode.INVALID_ID, f"{field} must be 24 lowercase hexadecimal digits", field
+        )
+    return value

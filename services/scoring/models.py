@@ -1,0 +1,295 @@
+"""Wire contracts of the scoring service: the JSON its HTTP API accepts and answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, BeforeValidator, Field, StringConstraints, field_validator
+
+from services.runtime.wire import LongText, PageQuery, RecordId, ShortText, WireModel
+from services.scoring.domain import Band, Criterion
+
+Score100 = Annotated[float, Field(ge=0, le=100)]
+ProfileName = Annotated[
+    str,
+    BeforeValidator(lambda value: value.strip().lower() if isinstance(value, str) else value),
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$"),
+]
+
+# --- shops ----------------------------------------------------------------------------------
+
+
+class ShopCreate(WireModel):
+    """A new shop: the name is unique case-insensitively."""
+
+    name: ShortText
+    url: AnyHttpUrl | None = Field(default=None)
+    segment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, url: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if url is not None and len(str(url)) > 2000:
+            raise ValueError("URL must be at most 2000 characters")
+        return url
+
+
+class ShopUpdate(WireModel):
+    """Fields to change; an explicit ``null`` clears ``url`` or ``segment``."""
+
+    name: ShortText | None = None
+    url: AnyHttpUrl | None = None
+    segment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+class Shop(WireModel):
+    """A shop as the API answers it."""
+
+    id: str
+    name: str
+    url: str | None
+    segment: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ShopSort(StrEnum):
+    """Orders a shop list can be sorted by."""
+
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    SH = "SH"
+
+
+class SortOrder(StrEnum):
+    """Ascending or descending."""
+
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+class ShopListQuery(PageQuery):
+    """Parameters of ``GET /shops``: a page, sorted; or a batch of ids."""
+
+    sort: ShopSort = ShopSort.NAME
+    order: SortOrder = SortOrder.ASC
+    ids: list[RecordId] | None = Field(default=None, max_length=100)
+
+
+class IdsQuery(WireModel):
+    """A batch of record ids (at most 100), as DataLoaders send them."""
+
+    ids: list[RecordId] = Field(min_length=1, max_length=100)
+
+
+class ShopIdsQuery(WireModel):
+    """A batch of shop ids (at most 100)."""
+
+    shop_ids: list[RecordId] = Field(min_length=1, max_length=100)
+
+
+# --- weight profiles ------------------------------------------------------------------------
+
+
+class Weights(WireModel):
+    """The eight weights of a profile (``E`` is always subtracted with weight 1)."""
+
+    U: float
+    I: float  # noqa: E741
+    R: float
+    C: float
+    T: float
+    L: float
+    S: float
+    M: float
+
+
+class ProfileCreate(WireModel):
+    """A custom weight profile."""
+
+    name: ProfileName
+    description: LongText | None = None
+    weights: Weights
+
+
+class ProfileUpdate(WireModel):
+    """New weights (and description) for a custom profile; past assessments keep theirs."""
+
+    description: LongText | None = None
+    weights: Weights
+
+
+class Profile(WireModel):
+    """A weight profile."""
+
+    name: str
+    description: str | None
+    weights: Weights
+    built_in: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- assessments ----------------------------------------------------------------------------
+
+
+class CriteriaInput(WireModel):
+    """Criteria entered directly; ``I`` and ``R`` may instead be derived from components."""
+
+    U: Score100
+    I: Score100 | None = None  # noqa: E741
+    R: Score100 | None = None
+    C: Score100
+    T: Score100
+    L: Score100
+    S: Score100
+    M: Score100
+    E: Score100
+
+
+class InteractivityInput(WireModel):
+    """Points of the 7 product and 5 communicative interactive elements."""
+
+    product: list[float] = Field(max_length=50)
+    communicative: list[float] = Field(max_length=50)
+
+
+class RatedInput(WireModel):
+    """A search engine or catalogue: its share and the store's rating in it."""
+
+    name: ShortText
+    share: float
+    rating: float
+
+
+class RelevanceInput(WireModel):
+    """Ratings in search engines (weight 6/7) and thematic catalogues (weight 1/7)."""
+
+    search_engines: list[RatedInput] = Field(max_length=50)
+    catalogues: list[RatedInput] = Field(default_factory=list, max_length=50)
+
+
+class AssessmentCreate(WireModel):
+    """A new assessment of a shop."""
+
+    assessor: ShortText
+    profile: ProfileName = "sherdani-default"
+    note: LongText | None = None
+    criteria: CriteriaInput
+    interactivity: InteractivityInput | None = None
+    relevance: RelevanceInput | None = None
+
+
+class CriterionScore(WireModel):
+    """One criterion of an assessment: its value, band (none for ``E``), weight, source."""
+
+    criterion: Criterion
+    value: float
+    band: Band | None
+    weight: float
+    derived: bool
+
+
+class GainOut(WireModel):
+    """Potential gain of one criterion."""
+
+    criterion: Criterion
+    value: float
+    weight: float
+    gain: float
+    band: Band
+
+
+class AdviceOut(WireModel):
+    """Where to improve first."""
+
+    gains: list[GainOut]
+    critical: list[Criterion]
+    external_influence: float
+    external_flagged: bool
+
+
+class AppliedProfile(WireModel):
+    """The profile an assessment was computed with, and its weights at that moment."""
+
+    name: str
+    weights: Weights
+
+
+class Components(WireModel):
+    """The components derived criteria were computed from."""
+
+    interactivity: InteractivityInput | None = None
+    relevance: RelevanceInput | None = None
+
+
+class Assessment(WireModel):
+    """An immutable, timestamped assessment."""
+
+    id: str
+    shop_id: str
+    assessor: str
+    note: str | None
+    profile: AppliedProfile
+    criteria: list[CriterionScore]
+    components: Components
+    sh: float
+    sh_rounded: float
+    band: Band
+    advice: AdviceOut
+    created_at: datetime
+
+
+class AssessmentBatch(WireModel):
+    """Assessments answered for a batch request (order of the request, missing omitted)."""
+
+    items: list[Assessment]
+
+
+class ShopBatch(WireModel):
+    """Shops answered for a batch request (order of the request, missing omitted)."""
+
+    items: list[Shop]
+
+
+# --- ranking --------------------------------------------------------------------------------
+
+
+class RankingEntry(WireModel):
+    """One shop's place in the ranking."""
+
+    rank: int
+    shop_id: str
+    shop_name: str
+    assessment_id: str
+    sh: float
+    sh_rounded: float
+    band: Band
+    criteria: dict[str, float]
+
+
+class MatrixRow(WireModel):
+    """One criterion across the ranked shops (values in ranking order)."""
+
+    criterion: Criterion
+    values: list[float]
+
+
+class Ranking(WireModel):
+    """Shops ordered by current ``SH`` with the criterion × shop matrix."""
+
+    items: list[RankingEntry]
+    matrix: list[MatrixRow]
+    total_count: int
+    limit: int
+    offset: int
+
+
+class Deleted(WireModel):
+    """Outcome of a delete."""
+
+    id: str
+    deleted: bool

@@ -1,0 +1,281 @@
+"""ScoreStore: the only module of the scoring service that touches MongoDB.
+
+Collections of the ``<prefix>_scoring`` database:
+
+- ``shops``: one document per shop, with ``name_key`` (the case-folded name, uniquely
+  indexed) and ``current``, a snapshot of the latest assessment (id, ``SH``, criteria, time)
+  so that ranking and sorting by ``SH`` are one indexed query;
+- ``assessments``: immutable assessment records, indexed by shop and time;
+- ``profiles``: weight profiles keyed by name, the built-in one seeded at start.
+
+Every query is a bounded number of commands, whatever the length of the list it answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.runtime.errors import Conflict, NotFound
+from services.scoring import domain
+
+Document = dict[str, Any]
+
+_SHOP_SORT_KEYS = {
+    "NAME": "name_key",
+    "CREATED_AT": "created_at",
+    "UPDATED_AT": "updated_at",
+    "SH": "current.sh",
+}
+
+
+def now() -> datetime:
+    """The current UTC time at millisecond precision (what BSON dates keep)."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def new_id() -> str:
+    """A new record id: an ObjectId's 24 hex digits (time-ordered, opaque to clients)."""
+    return str(ObjectId())
+
+
+class ScoreStore:
+    """Shops, weight profiles and assessments of the scoring service."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.shops: AsyncCollection[Document] = db["shops"]
+        self.assessments: AsyncCollection[Document] = db["assessments"]
+        self.profiles: AsyncCollection[Document] = db["profiles"]
+
+    async def prepare(self) -> None:
+        """Create the indexes and the built-in profile; idempotent."""
+        await self.shops.create_index([("name_key", ASCENDING)], unique=True, name="name_key")
+        await self.shops.create_index([("current.sh", DESCENDING)], name="current_sh")
+        await self.shops.create_index([("created_at", ASCENDING)], name="created_at")
+        await self.shops.create_index([("updated_at", ASCENDING)], name="updated_at")
+        await self.assessments.create_index(
+            [("shop_id", ASCENDING), ("created_at", DESCENDING)], name="shop_time"
+        )
+        created = now()
+        with contextlib.suppress(DuplicateKeyError):
+            await self.profiles.insert_one(
+                {
+                    "_id": domain.DEFAULT_PROFILE,
+                    "description": "Weights of the Sherdani method (domain.md §2.1).",
+                    "weights": {c.value: w for c, w in domain.DEFAULT_WEIGHTS.items()},
+                    "built_in": True,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+
+    # --- shops -------------------------------------------------------------------------------
+
+    async def create_shop(self, name: str, url: str | None, segment: str | None) -> Document:
+        """Insert a shop; a name already used (ignoring case) is a CONFLICT on ``name``."""
+        created = now()
+        doc: Document = {
+            "_id": new_id(),
+            "name": name,
+            "name_key": name.casefold(),
+            "url": url,
+            "segment": segment,
+            "created_at": created,
+            "updated_at": created,
+            "current": None,
+        }
+        try:
+            await self.shops.insert_one(doc)
+        except DuplicateKeyError:
+            raise _duplicate_name(name) from None
+        return doc
+
+    async def get_shop(self, shop_id: str) -> Document:
+        """The shop with this id, or NOT_FOUND."""
+        doc = await self.shops.find_one({"_id": shop_id})
+        if doc is None:
+            raise NotFound("shop", shop_id)
+        return doc
+
+    async def shops_by_ids(self, ids: Sequence[str]) -> list[Document]:
+        """The shops among ``ids`` that exist, in the order of ``ids`` (one command)."""
+        found = {doc["_id"]: doc async for doc in self.shops.find({"_id": {"$in": list(ids)}})}
+        return [found[i] for i in ids if i in found]
+
+    async def list_shops(
+        self, sort: str, descending: bool, limit: int, offset: int
+    ) -> tuple[list[Document], int]:
+        """One page of shops in the given order, and how many shops there are."""
+        direction = DESCENDING if descending else ASCENDING
+        cursor = (
+            self.shops.find({})
+            .sort([(_SHOP_SORT_KEYS[sort], direction), ("_id", ASCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [doc async for doc in cursor], await self.shops.count_documents({})
+
+    async def update_shop(self, shop_id: str, changes: Mapping[str, object]) -> Document:
+        """Apply ``changes`` (name, url, segment) to a shop and answer it as updated."""
+        update: Document = {**changes, "updated_at": now()}
+        if "name" in changes:
+            update["name_key"] = str(changes["name"]).casefold()
+        # update_one, not find_one_and_update: nx-27017's findAndModify answers null instead of
+        # a duplicate-key error when the new name is taken.
+        try:
+            result = await self.shops.update_one({"_id": shop_id}, {"$set": update})
+        except DuplicateKeyError:
+            raise _duplicate_name(str(changes["name"])) from None
+        if result.matched_count == 0:
+            raise NotFound("shop", shop_id)
+        return await self.get_shop(shop_id)
+
+    async def delete_shop(self, shop_id: str) -> None:
+        """Delete a shop and then its assessments (orphans of a crash are unreachable)."""
+        result = await self.shops.delete_one({"_id": shop_id})
+        if result.deleted_count == 0:
+            raise NotFound("shop", shop_id)
+        await self.assessments.delete_many({"shop_id": shop_id})
+
+    # --- profiles ----------------------------------------------------------------------------
+
+    async def get_profile(self, name: str, field: str = "name") -> Document:
+        """The profile with this name, or NOT_FOUND naming ``field``."""
+        doc = await self.profiles.find_one({"_id": name})
+        if doc is None:
+            raise NotFound("weight profile", name, field)
+        return doc
+
+    async def list_profiles(self) -> list[Document]:
+        """Every profile, the built-in first, then by name."""
+        cursor = self.profiles.find({}).sort([("built_in", DESCENDING), ("_id", ASCENDING)])
+        return [doc async for doc in cursor]
+
+    async def create_profile(
+        self, name: str, description: str | None, weights: Mapping[str, float]
+    ) -> Document:
+        """Insert a custom profile; an existing name is a CONFLICT."""
+        created = now()
+        doc: Document = {
+            "_id": name,
+            "description": description,
+            "weights": dict(weights),
+            "built_in": False,
+            "created_at": created,
+            "updated_at": created,
+        }
+        try:
+            await self.profiles.insert_one(doc)
+        except DuplicateKeyError:
+            raise Conflict("name", f"a weight profile named {name!r} exists already") from None
+        return doc
+
+    async def update_profile(
+        self, name: str, description: str | None, weights: Mapping[str, float]
+    ) -> Document:
+        """Replace a custom profile's weights; the built-in profile cannot change."""
+        doc = await self.profiles.find_one_and_update(
+            {"_id": name, "built_in": False},
+            {"$set": {"description": description, "weights": dict(weights), "updated_at": now()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            await self._refuse_built_in(name)
+            raise NotFound("weight profile", name, "name")
+        return doc
+
+    async def delete_profile(self, name: str) -> None:
+        """Delete a custom profile; past assessments keep the weights they recorded."""
+        result = await self.profiles.delete_one({"_id": name, "built_in": False})
+        if result.deleted_count == 0:
+            await self._refuse_built_in(name)
+            raise NotFound("weight profile", name, "name")
+
+    async def _refuse_built_in(self, name: str) -> None:
+        if await self.profiles.count_documents({"_id": name, "built_in": True}, limit=1):
+            raise Conflict("name", f"the built-in profile {name!r} cannot be changed")
+
+    # --- assessments -------------------------------------------------------------------------
+
+    async def insert_assessment(self, doc: Document) -> None:
+        """Store an assessment and make it the shop's current score unless a newer one is."""
+        await self.assessments.insert_one(doc)
+        snapshot = {
+            "assessment_id": doc["_id"],
+            "sh": doc["sh"],
+            "band": doc["band"],
+            "criteria": doc["criteria"],
+            "at": doc["created_at"],
+        }
+        await self.shops.update_one(
+            # $and, not a top-level $or beside _id: nx-27017 ignores the other conditions then.
+            {
+                "$and": [
+                    {"_id": doc["shop_id"]},
+                    {"$or": [{"current": None}, {"current.at": {"$lte": doc["created_at"]}}]},
+                ]
+            },
+            {"$set": {"current": snapshot}},
+        )
+
+    async def get_assessment(self, assessment_id: str) -> Document:
+        """The assessment with this id, or NOT_FOUND."""
+        doc = await self.assessments.find_one({"_id": assessment_id})
+        if doc is None:
+            raise NotFound("assessment", assessment_id)
+        return doc
+
+    async def assessments_by_ids(self, ids: Sequence[str]) -> list[Document]:
+        """The assessments among ``ids`` that exist, in the order of ``ids`` (one command)."""
+        cursor = self.assessments.find({"_id": {"$in": list(ids)}})
+        found = {doc["_id"]: doc async for doc in cursor}
+        return [found[i] for i in ids if i in found]
+
+    async def shop_history(
+        self, shop_id: str, limit: int, offset: int
+    ) -> tuple[list[Document], int]:
+        """A shop's assessments, newest first, and how many it has."""
+        query = {"shop_id": shop_id}
+        cursor = (
+            self.assessments.find(query)
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [doc async for doc in cursor], await self.assessments.count_documents(query)
+
+    async def current_assessments(self, shop_ids: Sequence[str]) -> list[Document]:
+        """The latest assessment of each shop that has one (two commands for any count)."""
+        cursor = self.shops.find(
+            {"_id": {"$in": list(shop_ids)}, "current": {"$ne": None}},
+            {"current": 1},
+        )
+        pointers = [doc["current"]["assessment_id"] async for doc in cursor]
+        if not pointers:
+            return []
+        by_shop = {doc["shop_id"]: doc for doc in await self.assessments_by_ids(pointers)}
+        return [by_shop[i] for i in shop_ids if i in by_shop]
+
+    async def ranking(self, limit: int, offset: int) -> tuple[list[Document], int]:
+        """Assessed shops by current ``SH`` (highest first), and how many are assessed."""
+        query: Document = {"current": {"$ne": None}}
+        cursor = (
+            self.shops.find(query, {"name": 1, "current": 1})
+            .sort([("current.sh", DESCENDING), ("_id", ASCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [doc async for doc in cursor], await self.shops.count_documents(query)
+
+
+def _duplicate_name(name: str) -> Conflict:
+    return Conflict("name", f"a shop named {name!r} exists already (names ignore case)")

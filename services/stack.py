@@ -1,0 +1,44 @@
+"""The whole stack in one process: every service and the gateway behind one port.
+
+The gateway reaches each service through the same HTTP contract as in deployment, over an
+in-process ASGI transport; each service's API is also served under its own prefix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from gateway.app import Gateway
+from services.runtime.app import Component, build_app
+from services.runtime.settings import IntegraSettings
+from services.scoring.app import ScoringService
+
+
+def create_stack_app(settings: IntegraSettings) -> Starlette:
+    """One ASGI app: ``/graphql``, ``/metrics``, ``/healthz``, ``/readyz``, ``/scoring/...``."""
+    services: list[Component] = [ScoringService(settings)]
+    service_apps = {s.name: build_app(s, settings, manage_lifecycle=False) for s in services}
+    transports = {name: httpx.ASGITransport(app=app) for name, app in service_apps.items()}
+    gateway = Gateway(settings, transports)
+    gateway_app = build_app(gateway, settings, manage_lifecycle=False)
+    components: list[Component] = [*services, gateway]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        started: list[Component] = []
+        try:
+            for component in components:
+                await component.start()
+                started.append(component)
+            yield
+        finally:
+            for component in reversed(started):
+                await component.stop()
+
+    routes = [Mount(f"/{name}", app) for name, app in service_apps.items()]
+    return Starlette(routes=[*routes, Mount("/", gateway_app)], lifespan=lifespan)
