@@ -67,21 +67,28 @@ _CREATE = "mutation($input: CreateShopInput!) { createShop(input: $input) { id n
 _ASSESS = "mutation($input: RecordAssessmentInput!) { recordAssessment(input: $input) { id sh } }"
 
 
-def _call(client: httpx.Client, query: str, variables: Json) -> Json:
-    response = client.post("", json={"query": query, "variables": variables})
-    response.raise_for_status()
-    answer: Json = response.json()
-    if answer.get("errors"):
-        raise RuntimeError(f"GraphQL errors: {answer['errors']}")
-    data: Json = answer["data"]
-    return data
+class _GraphQL:
+    """Posts operations to one GraphQL endpoint; any error stops the seeding."""
+
+    def __init__(self, client: httpx.Client, url: str) -> None:
+        self.client = client
+        self.url = url
+
+    def __call__(self, query: str, variables: Json) -> Json:
+        response = self.client.post(self.url, json={"query": query, "variables": variables})
+        response.raise_for_status()
+        answer: Json = response.json()
+        if answer.get("errors"):
+            raise RuntimeError(f"GraphQL errors: {answer['errors']}")
+        data: Json = answer["data"]
+        return data
 
 
-def _existing(client: httpx.Client) -> dict[str, Json]:
+def _existing(call: _GraphQL) -> dict[str, Json]:
     shops: dict[str, Json] = {}
     offset = 0
     while True:
-        page = _call(client, _SHOPS, {"offset": offset})["shops"]
+        page = call(_SHOPS, {"offset": offset})["shops"]
         shops.update({s["name"].casefold(): s for s in page["items"]})
         offset += len(page["items"])
         if not page["items"] or offset >= page["totalCount"]:
@@ -90,18 +97,19 @@ def _existing(client: httpx.Client) -> dict[str, Json]:
 
 def seed(url: str) -> int:
     """Load the demo shops and assessments through the GraphQL API at ``url``; exit code."""
-    with httpx.Client(base_url=url, timeout=30) as client:
-        existing = _existing(client)
+    with httpx.Client(timeout=30) as client:
+        call = _GraphQL(client, url)
+        existing = _existing(call)
         for demo in DEMO_SHOPS:
             name = demo["shop"]["name"]
             shop = existing.get(name.casefold())
             if shop is None:
-                shop = _call(client, _CREATE, {"input": demo["shop"]})["createShop"]
+                shop = call(_CREATE, {"input": demo["shop"]})["createShop"]
                 shop["score"] = None
                 log.info("created shop %s", name)
             if demo["assessment"] is not None and shop["score"] is None:
                 assessment = {**demo["assessment"], "shopId": shop["id"]}
-                result = _call(client, _ASSESS, {"input": assessment})["recordAssessment"]
+                result = call(_ASSESS, {"input": assessment})["recordAssessment"]
                 log.info("assessed %s: SH %.1f", name, result["sh"])
     print(f"seeded {len(DEMO_SHOPS)} demo shops at {url}")
     return 0

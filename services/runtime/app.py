@@ -16,13 +16,15 @@ from typing import Protocol
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from services.runtime import mongo
-from services.runtime.http import ErrorBoundary, json_response
+from services.runtime.errors import ErrorCode, IntegraError
+from services.runtime.http import ErrorBoundary, error_response, json_response
 from services.runtime.metrics import RequestMetricsMiddleware, metrics_response, route_templates
 from services.runtime.settings import IntegraSettings
 
@@ -132,6 +134,15 @@ def health_routes(readiness: Callable[[], Awaitable[dict[str, bool]]]) -> list[B
     ]
 
 
+async def http_error(_: Request, exc: Exception) -> Response:
+    """Routing errors (unknown path 404, wrong method 405) in the JSON error model."""
+    assert isinstance(exc, HTTPException)
+    code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.VALIDATION_ERROR
+    response = error_response(IntegraError(code, str(exc.detail), "path"))
+    response.status_code = exc.status_code
+    return response
+
+
 def build_app(
     component: Component, settings: IntegraSettings, *, manage_lifecycle: bool = True
 ) -> Starlette:
@@ -155,6 +166,7 @@ def build_app(
     return Starlette(
         routes=routes,
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
         middleware=[
             Middleware(
                 RequestMetricsMiddleware,

@@ -410,3 +410,32 @@ async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
     assert ready.json()["checks"] == {"scoring": True}
     direct = await http.get("/scoring/readyz")
     assert direct.json()["checks"] == {"database": True}
+
+
+async def test_service_http_errors_are_json_with_codes(http: httpx.AsyncClient) -> None:
+    unknown_route = await http.get("/scoring/nowhere")
+    assert unknown_route.status_code == 404
+    assert unknown_route.json()["error"]["code"] == "NOT_FOUND"
+    malformed = await http.post(
+        "/scoring/shops", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 422
+    assert malformed.json()["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": "request body is not valid JSON",
+        "field": "body",
+    }
+    injected = await http.post("/scoring/shops", json={"name": "x", "$where": "1"})
+    assert injected.status_code == 422
+    assert injected.json()["error"]["field"] == "$where"
+    too_big = await http.post("/scoring/shops", content=b"x" * 2_000_000)
+    assert too_big.status_code == 413
+    assert too_big.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    bad_id = await http.get("/scoring/shops/not-an-id")
+    assert bad_id.json()["error"] == {
+        "code": "INVALID_ID",
+        "message": "shop_id must be 24 lowercase hexadecimal digits",
+        "field": "shop_id",
+    }
+    listed = await http.get("/scoring/shops")
+    assert listed.json()["totalCount"] == 0

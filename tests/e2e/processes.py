@@ -1,0 +1,73 @@
+"""Real processes for end-to-end tests: the ``integra`` command, started and stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+INTEGRA = str(Path(sys.executable).with_name("integra"))
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The environment of a child: no inherited Integra or MongoDB settings, then overrides."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("INTEGRA_") and k != "MONGODB_URI"
+    }
+    env.update(overrides)
+    return env
+
+
+class IntegraProcess:
+    """``integra <args>`` as a child process, with its output kept in a log file."""
+
+    def __init__(self, args: list[str], env: Mapping[str, str], log: Path) -> None:
+        self.log = log
+        self._out = log.open("ab")
+        self.process = subprocess.Popen(
+            [INTEGRA, *args], env=dict(env), stdout=self._out, stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self, base_url: str, timeout: float = 60) -> None:
+        """Wait until ``/readyz`` answers 200; fail with the log if the process dies first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"process exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"not ready in {timeout} s: {self.log.read_text()}")
+
+    def interrupt(self, timeout: float = 30) -> int:
+        """Ctrl-C: SIGINT, then wait for a clean exit."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self._out.close()
+
+    def kill(self) -> None:
+        """Stop at once (cleanup)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._out.close()
+
+
+def graphql(base_url: str, query: str, variables: dict[str, object] | None = None) -> object:
+    """POST one GraphQL operation; the ``data`` of an answer that must have no errors."""
+    answer = httpx.post(
+        f"{base_url}/graphql", json={"query": query, "variables": variables}, timeout=30
+    ).json()
+    assert not answer.get("errors"), answer
+    return answer["data"]
