@@ -71,6 +71,7 @@ class Gateway:
         """Open the service clients."""
         self._clients = ServiceClients(
             scoring=self._client("scoring", str(self.settings.scoring_url)),
+            risk=self._client("risk", str(self.settings.risk_url)),
         )
         self._graphql = IntegraGraphQL(self._clients, self.settings)
 

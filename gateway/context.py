@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from strawberry.types import Info as StrawberryInfo
 
 from gateway.clients import ServiceClient
-from gateway.loaders import ScoringLoaders
+from gateway.loaders import RiskLoaders, ScoringLoaders
 
 
 @dataclass(frozen=True)
@@ -15,10 +15,11 @@ class ServiceClients:
     """One client per service the gateway reaches."""
 
     scoring: ServiceClient
+    risk: ServiceClient
 
     def all(self) -> dict[str, ServiceClient]:
         """Every client by service name."""
-        return {"scoring": self.scoring}
+        return {"scoring": self.scoring, "risk": self.risk}
 
 
 @dataclass
@@ -27,9 +28,11 @@ class GatewayContext:
 
     clients: ServiceClients
     scoring: ScoringLoaders = field(init=False)
+    risk: RiskLoaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.scoring = ScoringLoaders(self.clients.scoring)
+        self.risk = RiskLoaders(self.clients.risk)
 
 
 Info = StrawberryInfo[GatewayContext, None]

@@ -11,18 +11,19 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.errors import ErrorCodesAndMetrics
+from gateway.types.risk import RiskMutation, RiskQuery
 from gateway.types.scoring import ScoringMutation, ScoringQuery
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
 @strawberry.type(description="Everything Integra answers.")
-class Query(ScoringQuery):
+class Query(ScoringQuery, RiskQuery):
     pass
 
 
 @strawberry.type(description="Everything Integra changes.")
-class Mutation(ScoringMutation):
+class Mutation(ScoringMutation, RiskMutation):
     pass
 
 

@@ -61,6 +61,10 @@ def serve(component: str, settings: IntegraSettings) -> None:
         from services.scoring.app import create_app as scoring
 
         factories[component] = scoring
+    elif component == "risk":
+        from services.risk.app import create_app as risk
+
+        factories[component] = risk
     elif component == "gateway":
         from gateway.app import create_app as gateway
 

@@ -14,14 +14,16 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from gateway.app import Gateway
+from services.risk.app import RiskService
 from services.runtime.app import Component, build_app
 from services.runtime.settings import IntegraSettings
 from services.scoring.app import ScoringService
 
 
 def create_stack_app(settings: IntegraSettings) -> Starlette:
-    """One ASGI app: ``/graphql``, ``/metrics``, ``/healthz``, ``/readyz``, ``/scoring/...``."""
-    services: list[Component] = [ScoringService(settings)]
+    """One ASGI app: ``/graphql``, ``/metrics``, ``/healthz``, ``/readyz``, ``/scoring/...``,
+    ``/risk/...``."""
+    services: list[Component] = [ScoringService(settings), RiskService(settings)]
     service_apps = {s.name: build_app(s, settings, manage_lifecycle=False) for s in services}
     transports = {name: httpx.ASGITransport(app=app) for name, app in service_apps.items()}
     gateway = Gateway(settings, transports)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -14,7 +14,18 @@ from services.runtime.errors import IntegraError
 from services.runtime.wire import check_id, wire_alias
 from services.scoring import domain, models
 
+if TYPE_CHECKING:
+    from gateway.types.risk import (
+        AssessmentKind,
+        RiskFilter,
+        RiskMatrix,
+        RiskPage,
+        RiskSort,
+        Roadmap,
+    )
+
 Record = dict[str, Any]
+_RISK = "gateway.types.risk"
 
 # The services' enums are the public codes; registering them keeps one definition of each.
 strawberry.enum(domain.Criterion, description="A criterion of the Sherdani method.")
@@ -284,6 +295,34 @@ class Shop:
             limit=answer["limit"],
             offset=answer["offset"],
         )
+
+    @strawberry.field(description="The shop's risks, filtered; largest inherent score first.")
+    async def risks(
+        self,
+        info: Info,
+        filter: Annotated[RiskFilter, strawberry.lazy(_RISK)] | None = None,
+        sort: Annotated[RiskSort, strawberry.lazy(_RISK)] | None = None,
+        order: SortOrder | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> Annotated[RiskPage, strawberry.lazy(_RISK)]:
+        from gateway.types.risk import shop_risks
+
+        return await shop_risks(info, str(self.id), filter, sort, order, limit, offset)
+
+    @strawberry.field(description="The 5 × 5 matrix of the shop's open risks (default INHERENT).")
+    async def risk_matrix(
+        self, info: Info, kind: Annotated[AssessmentKind, strawberry.lazy(_RISK)] | None = None
+    ) -> Annotated[RiskMatrix, strawberry.lazy(_RISK)]:
+        from gateway.types.risk import shop_risk_matrix
+
+        return await shop_risk_matrix(info, str(self.id), kind)
+
+    @strawberry.field(description="The shop's integration roadmap.")
+    async def roadmap(self, info: Info) -> Annotated[Roadmap, strawberry.lazy(_RISK)]:
+        from gateway.types.risk import shop_roadmap
+
+        return await shop_roadmap(info, str(self.id))
 
 
 @strawberry.type(description="A page of shops.")

@@ -71,6 +71,13 @@ SERVICE_CALL_DURATION: Final = Histogram(
     registry=REGISTRY,
 )
 
+RISK_ESCALATIONS: Final = Counter(
+    "risk_escalations",
+    "Risk escalations (alerts) by risk category and source: kpi_rule, no_data, roadmap_slip.",
+    ["category", "source"],
+    registry=REGISTRY,
+)
+
 UNMATCHED_ROUTE: Final = "__unmatched__"
 
 

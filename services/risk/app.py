@@ -1,0 +1,48 @@
+"""The risk service as a component and as a standalone ASGI app."""
+
+from __future__ import annotations
+
+from pymongo.asynchronous.database import AsyncDatabase
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from services.risk.routes import risk_routes
+from services.risk.store import RiskStore
+from services.runtime.app import MongoComponent, build_app
+from services.runtime.mongo import Document
+from services.runtime.settings import IntegraSettings
+
+
+class RiskService(MongoComponent):
+    """Risk register, lifecycle, views, monitoring rules, escalations, roadmap (domain.md §3)."""
+
+    name = "risk"
+
+    def __init__(self, settings: IntegraSettings) -> None:
+        super().__init__(settings)
+        self._store: RiskStore | None = None
+
+    @property
+    def store(self) -> RiskStore:
+        """The service's store (only between start and stop)."""
+        if self._store is None:
+            raise RuntimeError("risk is not started")
+        return self._store
+
+    def on_connect(self, db: AsyncDatabase[Document]) -> None:
+        """Build the store over the service's database."""
+        self._store = RiskStore(db)
+
+    async def prepare(self) -> None:
+        """Indexes and the built-in monitoring rules."""
+        await self.store.prepare()
+
+    def routes(self) -> list[BaseRoute]:
+        """The risk HTTP API."""
+        return risk_routes(lambda: self.store)
+
+
+def create_app(settings: IntegraSettings | None = None) -> Starlette:
+    """A standalone risk app (``integra serve risk``)."""
+    settings = settings or IntegraSettings()
+    return build_app(RiskService(settings), settings)
