@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint seed schema clean
+.PHONY: up test lint tools seed schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
-test: lint
+# promtool (Debian package `prometheus`) checks and unit-tests the Prometheus rules.
+tools:
+	sh deploy/install-promtool.sh
+
+test: lint tools
 	$(VENV)/bin/pytest
 
 clean:

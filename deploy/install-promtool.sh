@@ -1,0 +1,36 @@
+#!/bin/sh
+# Install promtool (from Debian's `prometheus` package) unless it is already on PATH.
+# Idempotent: does nothing when promtool is present. Runs apt-get directly as root, through
+# sudo otherwise. CI runs this before pytest; tests/deploy/test_prometheus_rules.py needs it.
+set -eu
+
+if command -v promtool >/dev/null 2>&1; then
+    promtool --version 2>&1 | head -n 1
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "install-promtool.sh: not root and sudo is not available; install the Debian" \
+        "'prometheus' package (it provides /usr/bin/promtool)" >&2
+    exit 1
+fi
+
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+
+# Under systemd (e.g. a CI runner) the package starts a Prometheus server on :9090. Only the
+# binaries are wanted (promtool, and prometheus for tests that start their own server), so the
+# service this script just installed is stopped and disabled.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
+
+if ! command -v promtool >/dev/null 2>&1; then
+    echo "install-promtool.sh: 'prometheus' installed but promtool is not on PATH" >&2
+    exit 1
+fi
+promtool --version 2>&1 | head -n 1

@@ -1,0 +1,1 @@
+"""Deployment artefacts: Prometheus rules and their promtool unit tests."""
