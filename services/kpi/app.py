@@ -1,0 +1,184 @@
+"""The kpi service as a component and as a standalone ASGI app.
+
+Besides its HTTP API the component runs three background tasks between start and stop: the
+outbox dispatcher (events to the risk service), the no-data monitor and the platform KPI
+recorder. Its own settings (``INTEGRA_KPI_*``) are read by :class:`KpiSettings`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pymongo.asynchronous.database import AsyncDatabase
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from services.kpi.outbox import DispatcherOptions, NoDataMonitor, OutboxDispatcher
+from services.kpi.platform import MetricsReader, PlatformRecorder, RegistryReader, ScrapeReader
+from services.kpi.routes import kpi_routes
+from services.kpi.store import KpiStore
+from services.runtime.app import MongoComponent, build_app
+from services.runtime.mongo import Document
+from services.runtime.settings import IntegraSettings
+
+log = logging.getLogger("integra.kpi")
+
+
+class KpiSettings(BaseSettings):
+    """Settings of the kpi service's background work (environment ``INTEGRA_KPI_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="INTEGRA_KPI_", extra="ignore", frozen=True)
+
+    outbox_poll_seconds: float = Field(
+        default=1.0, gt=0, description="Idle poll interval of the outbox dispatcher."
+    )
+    outbox_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Timeout of one event POST to the risk service."
+    )
+    outbox_backoff_cap_seconds: float = Field(
+        default=60.0, gt=0, description="Longest wait between two attempts of an event."
+    )
+    no_data_check_seconds: float = Field(
+        default=3600.0, gt=0, description="Interval of the no-data (30 days) check."
+    )
+    platform_recorder: bool = Field(
+        default=True, description="Record the platform's own KPIs (§4.6)."
+    )
+    platform_interval_seconds: float = Field(
+        default=60.0, gt=0, description="Interval of the platform KPI recordings."
+    )
+    platform_window_seconds: float = Field(
+        default=300.0, gt=0, description="Period of each recording (a multiple of the interval)."
+    )
+    platform_metrics_urls: str = Field(
+        default="",
+        description="Comma-separated /metrics URLs of every process (multi-process "
+        "deployment); empty: this process's own metrics registry.",
+    )
+
+
+@dataclass(frozen=True)
+class KpiOptions:
+    """How the kpi service's background work runs (tests pass small intervals)."""
+
+    dispatcher: DispatcherOptions = field(default_factory=DispatcherOptions)
+    no_data_interval: float = 3600.0
+    record_platform: bool = True
+    platform_reader: MetricsReader | None = None
+    """Where platform metrics are read; ``None``: this process's registry."""
+    platform_interval: float = 60.0
+    platform_window: float = 300.0
+
+    @classmethod
+    def from_settings(cls, settings: KpiSettings) -> KpiOptions:
+        """Options from the ``INTEGRA_KPI_*`` settings."""
+        urls = [u.strip() for u in settings.platform_metrics_urls.split(",") if u.strip()]
+        return cls(
+            dispatcher=DispatcherOptions(
+                poll_interval=settings.outbox_poll_seconds,
+                timeout=settings.outbox_timeout_seconds,
+                backoff_cap=settings.outbox_backoff_cap_seconds,
+            ),
+            no_data_interval=settings.no_data_check_seconds,
+            record_platform=settings.platform_recorder,
+            platform_reader=ScrapeReader(urls) if urls else None,
+            platform_interval=settings.platform_interval_seconds,
+            platform_window=settings.platform_window_seconds,
+        )
+
+
+class KpiService(MongoComponent):
+    """KPI catalogue, measurements, series, targets, profit model, platform KPIs (§4).
+
+    ``risk_transport`` and ``risk_base_url`` say how the outbox reaches the risk service: an
+    in-process ASGI transport in the one-process stack, the network (``settings.risk_url``)
+    otherwise.
+    """
+
+    name = "kpi"
+
+    def __init__(
+        self,
+        settings: IntegraSettings,
+        *,
+        risk_transport: httpx.AsyncBaseTransport | None = None,
+        risk_base_url: str | None = None,
+        options: KpiOptions | None = None,
+    ) -> None:
+        super().__init__(settings)
+        self.options = options or KpiOptions.from_settings(KpiSettings())
+        self._store: KpiStore | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.dispatcher = OutboxDispatcher(
+            lambda: self.store,
+            risk_base_url or str(settings.risk_url),
+            risk_transport,
+            self.options.dispatcher,
+        )
+        self.no_data = NoDataMonitor(
+            lambda: self.store, self.dispatcher.notify, self.options.no_data_interval
+        )
+        self.recorder = PlatformRecorder(
+            lambda: self.store,
+            self.options.platform_reader or RegistryReader(),
+            settings.sla_seconds,
+            self.options.platform_interval,
+            self.options.platform_window,
+            self.dispatcher.notify,
+        )
+
+    @property
+    def store(self) -> KpiStore:
+        """The service's store (only between start and stop)."""
+        if self._store is None:
+            raise RuntimeError("kpi is not started")
+        return self._store
+
+    def on_connect(self, db: AsyncDatabase[Document]) -> None:
+        """Build the store over the service's database."""
+        self._store = KpiStore(db)
+
+    async def prepare(self) -> None:
+        """Indexes."""
+        await self.store.prepare()
+
+    async def start(self) -> None:
+        """Connect, prepare, then run the dispatcher, the no-data monitor and the recorder."""
+        await super().start()
+        work: list[Coroutine[Any, Any, None]] = [
+            self.dispatcher.run_forever(),
+            self.no_data.run_forever(),
+        ]
+        if self.options.record_platform:
+            work.append(self.recorder.run_forever())
+        self._tasks = [asyncio.create_task(w) for w in work]
+
+    async def stop(self) -> None:
+        """Cancel the background tasks, then close the database client."""
+        tasks, self._tasks = self._tasks, []
+        # Cancel until done: a library may swallow one cancellation (see stop_if_cancelled).
+        while pending := [task for task in tasks if not task.done()]:
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=1.0)
+        for task in tasks:
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("kpi background task failed", exc_info=task.exception())
+        await super().stop()
+
+    def routes(self) -> list[BaseRoute]:
+        """The kpi HTTP API."""
+        return kpi_routes(lambda: self.store, self.dispatcher.notify)
+
+
+def create_app(settings: IntegraSettings | None = None) -> Starlette:
+    """A standalone kpi app (``integra serve kpi``)."""
+    settings = settings or IntegraSettings()
+    return build_app(KpiService(settings), settings)

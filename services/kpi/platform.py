@@ -1,0 +1,353 @@
+"""The platform's own KPIs (domain.md §4.6), from its request-duration histograms.
+
+Every ``interval`` seconds (default 60) the recorder reads the
+``http_server_request_duration_seconds`` histogram — from this process's registry in the
+one-process stack, or by scraping every process's ``/metrics`` in a multi-process deployment —
+and records, for the scope ``platform`` and the last ``window`` seconds (default 300), three
+``SYSTEM`` measurements through the same store path as any other measurement (so their events
+reach the risk service through the outbox):
+
+- ``system_response_time``: ``total_response_seconds`` = increase of the histogram's sum,
+  ``requests`` = increase of its count;
+- ``sla_compliance``: ``within_sla`` = requests not answered 5xx that fell in the bucket at the
+  SLA threshold, ``total`` = all requests;
+- ``process_errors``: ``errors`` = requests answered 5xx, ``operations`` = all requests.
+
+Decisions where the specification is silent:
+
+- **Which requests.** Every series of the histogram except the probe and scrape routes
+  (``/healthz``, ``/readyz``, ``/metrics``), of every service. In the one-process stack a
+  GraphQL request and the service calls it makes are each counted: each is a request to one
+  of the platform's APIs.
+- **SLA bucket.** The bucket whose upper bound is the SLA threshold (``INTEGRA_SLA_SECONDS``,
+  default 0.5, which is a bucket bound). If the threshold is not a bound, the largest bound
+  below it is used: a request counts as within the SLA only when the histogram proves it, so
+  compliance is never overstated. A threshold below the smallest bound is rejected when the
+  recorder is built.
+- **No traffic.** A window with no request records nothing: every formula's denominator would
+  be zero (``domain.compute_value`` rejects it). The no-data rule then notices a platform that
+  has seen no traffic for 30 days.
+- **Windows.** Ticks fall on a grid of ``interval`` seconds since the epoch and the period of
+  the tick at ``t`` is ``[t - window, t)``, the increase between the snapshots taken at those
+  two ticks. Replicas therefore record the same periods, and the unique index keeps the first
+  (the others' conflicts are counted as ``duplicate``). Nothing is recorded until the recorder
+  holds a snapshot ``window`` old, i.e. during the first ``window`` after a start.
+  Consecutive windows overlap, so a roll-up of the platform's series counts each request in
+  ``window / interval`` windows; its ratios are unaffected.
+- **Resets.** A series whose count went down restarted (its process restarted): its later
+  values are taken as the whole increase, as Prometheus's ``increase()`` does. A scraped
+  instance that could not be read for the earlier snapshot is left out of the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final, Protocol
+
+import httpx
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.kpi import domain
+from services.kpi.models import PLATFORM_SCOPE
+from services.kpi.outbox import stop_if_cancelled
+from services.kpi.store import Document, KpiStore, epoch_ms, from_epoch_ms, now
+from services.runtime.errors import Conflict
+from services.runtime.metrics import LATENCY_BUCKETS, REGISTRY
+
+log = logging.getLogger("integra.kpi.platform")
+
+HISTOGRAM: Final = "http_server_request_duration_seconds"
+EXCLUDED_ROUTES: Final = frozenset({"/healthz", "/readyz", "/metrics"})
+PLATFORM_KPIS: Final = ("system_response_time", "sla_compliance", "process_errors")
+
+RECORDINGS: Final = Counter(
+    "kpi_platform_recordings",
+    "Platform KPI recordings, by KPI and outcome (recorded, duplicate, no_traffic, failed).",
+    ["kpi_code", "outcome"],
+    registry=REGISTRY,
+)
+
+SeriesKey = tuple[tuple[str, str], ...]
+"""The labels of one histogram series (without ``le``), sorted."""
+
+
+@dataclass(frozen=True)
+class SeriesCounts:
+    """One histogram series at one moment: count, sum and cumulative bucket counts."""
+
+    count: float
+    total_seconds: float
+    buckets: Mapping[float, float]
+
+
+_ZERO = SeriesCounts(0.0, 0.0, {})
+
+
+@dataclass(frozen=True)
+class HistogramSnapshot:
+    """The request-duration histogram at one moment, per series.
+
+    ``instances`` names the sources that were read (``""`` for this process's registry, the
+    URL for a scraped process); series carry an ``instance`` label when scraped.
+    """
+
+    series: Mapping[SeriesKey, SeriesCounts]
+    instances: frozenset[str] = field(default_factory=lambda: frozenset({""}))
+
+    def merge(self, other: HistogramSnapshot) -> HistogramSnapshot:
+        """Both snapshots' series and instances together."""
+        return HistogramSnapshot({**self.series, **other.series}, self.instances | other.instances)
+
+
+def snapshot_from_families(families: Iterable[Metric], instance: str = "") -> HistogramSnapshot:
+    """The request-duration histogram out of Prometheus metric families.
+
+    Works for ``registry.collect()`` and for ``text_string_to_metric_families`` alike; a
+    non-empty ``instance`` is added to every series' labels.
+    """
+    counts: dict[SeriesKey, float] = {}
+    sums: dict[SeriesKey, float] = {}
+    buckets: dict[SeriesKey, dict[float, float]] = {}
+    for family in families:
+        if family.name != HISTOGRAM:
+            continue
+        for sample in family.samples:
+            labels = dict(sample.labels)
+            le = labels.pop("le", None)
+            if instance:
+                labels["instance"] = instance
+            key = tuple(sorted(labels.items()))
+            if sample.name.endswith("_bucket") and le is not None:
+                buckets.setdefault(key, {})[float(le)] = sample.value
+            elif sample.name.endswith("_count"):
+                counts[key] = sample.value
+            elif sample.name.endswith("_sum"):
+                sums[key] = sample.value
+    series = {
+        key: SeriesCounts(count, sums.get(key, 0.0), buckets.get(key, {}))
+        for key, count in counts.items()
+    }
+    return HistogramSnapshot(series, frozenset({instance}))
+
+
+def sla_bound(bounds: Iterable[float], threshold: float) -> float:
+    """The bucket bound used for an SLA ``threshold``: the largest finite bound ≤ it.
+
+    Raises ``ValueError`` when every bound is above the threshold.
+    """
+    eligible = [b for b in bounds if math.isfinite(b) and b <= threshold * (1 + 1e-9)]
+    if not eligible:
+        raise ValueError(f"no histogram bucket at or below the SLA threshold {threshold} s")
+    return max(eligible)
+
+
+@dataclass(frozen=True)
+class PlatformWindow:
+    """The platform's requests over a window."""
+
+    requests: int
+    total_seconds: float
+    errors: int
+    within_sla: int
+    sla_bound: float
+
+    def inputs(self) -> dict[str, dict[str, domain.InputValue]]:
+        """The inputs of each platform KPI, by KPI code."""
+        return {
+            "system_response_time": {
+                "total_response_seconds": self.total_seconds,
+                "requests": self.requests,
+            },
+            "sla_compliance": {"within_sla": self.within_sla, "total": self.requests},
+            "process_errors": {"errors": self.errors, "operations": self.requests},
+        }
+
+
+def _counted(key: SeriesKey) -> bool:
+    return dict(key).get("route") not in EXCLUDED_ROUTES
+
+
+def platform_window(
+    before: HistogramSnapshot, after: HistogramSnapshot, sla_seconds: float
+) -> PlatformWindow | None:
+    """The requests between two snapshots; ``None`` when there were none."""
+    deltas: list[tuple[SeriesKey, SeriesCounts, SeriesCounts]] = []
+    for key, later in after.series.items():
+        if not _counted(key):
+            continue
+        earlier = before.series.get(key)
+        if earlier is None:
+            if dict(key).get("instance", "") not in before.instances:
+                continue  # that process was not read then: its increase is unknown
+            earlier = _ZERO
+        elif later.count < earlier.count:
+            earlier = _ZERO  # the series restarted
+        deltas.append((key, earlier, later))
+    requests = sum(round(later.count - earlier.count) for _, earlier, later in deltas)
+    if requests <= 0:
+        return None
+    bound = sla_bound({b for _, _, later in deltas for b in later.buckets}, sla_seconds)
+    seconds = errors = within = 0.0
+    for key, earlier, later in deltas:
+        seconds += max(later.total_seconds - earlier.total_seconds, 0.0)
+        if dict(key).get("status_code", "").startswith("5"):
+            errors += later.count - earlier.count
+        else:
+            within += later.buckets.get(bound, 0.0) - earlier.buckets.get(bound, 0.0)
+    return PlatformWindow(
+        requests=requests,
+        total_seconds=seconds,
+        errors=round(errors),
+        within_sla=min(round(within), requests),
+        sla_bound=bound,
+    )
+
+
+# --- readers ----------------------------------------------------------------------------------
+
+
+class MetricsReader(Protocol):
+    """Where the recorder reads the request-duration histogram."""
+
+    async def read(self) -> HistogramSnapshot:
+        """The histogram now."""
+
+
+class RegistryReader:
+    """Reads this process's metrics registry (the one-process stack)."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.registry = registry
+
+    async def read(self) -> HistogramSnapshot:
+        """The histogram of every component in this process."""
+        return snapshot_from_families(self.registry.collect())
+
+
+class ScrapeReader:
+    """Scrapes the ``/metrics`` of each process of a multi-process deployment.
+
+    A process that cannot be read is left out of the snapshot (and so of the windows that
+    start or end with it).
+    """
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        self.urls = tuple(urls)
+        self._transport = transport
+        self._timeout = timeout
+
+    async def _scrape(self, client: httpx.AsyncClient, url: str) -> HistogramSnapshot | None:
+        try:
+            response = await client.get(url)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("cannot scrape %s: %s", url, exc)
+            return None
+        return snapshot_from_families(text_string_to_metric_families(response.text), url)
+
+    async def read(self) -> HistogramSnapshot:
+        """The histogram of every process that answered."""
+        async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
+            results = await asyncio.gather(*(self._scrape(client, url) for url in self.urls))
+        snapshot = HistogramSnapshot({}, frozenset())
+        for result in results:
+            if result is not None:
+                snapshot = snapshot.merge(result)
+        return snapshot
+
+
+# --- the recorder -----------------------------------------------------------------------------
+
+
+class PlatformRecorder:
+    """Records the platform's KPIs every ``interval`` seconds for the last ``window``."""
+
+    def __init__(
+        self,
+        store: Callable[[], KpiStore],
+        reader: MetricsReader,
+        sla_seconds: float,
+        interval: float = 60.0,
+        window: float = 300.0,
+        on_recorded: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._interval_ms = round(interval * 1000)
+        self._window_ms = round(window * 1000)
+        if self._interval_ms <= 0 or self._window_ms <= 0:
+            raise ValueError("the platform KPI interval and window must be positive")
+        if self._window_ms % self._interval_ms:
+            raise ValueError("the platform KPI window must be a multiple of its interval")
+        sla_bound(LATENCY_BUCKETS, sla_seconds)  # fails fast on a threshold below every bucket
+        self._store = store
+        self.reader = reader
+        self.sla_seconds = sla_seconds
+        self._on_recorded = on_recorded
+        self._snapshots: dict[int, HistogramSnapshot] = {}
+
+    async def tick(self, at: datetime) -> list[Document]:
+        """Take the snapshot of grid time ``at`` and record ``[at - window, at)`` if possible.
+
+        Answers the measurements recorded now.
+        """
+        snapshot = await self.reader.read()
+        at_ms = epoch_ms(at)
+        start_ms = at_ms - self._window_ms
+        self._snapshots[at_ms] = snapshot
+        for old in [t for t in self._snapshots if t < start_ms]:
+            del self._snapshots[old]
+        base = self._snapshots.get(start_ms)
+        if base is None:
+            return []
+        window = platform_window(base, snapshot, self.sla_seconds)
+        if window is None:
+            for code in PLATFORM_KPIS:
+                RECORDINGS.labels(code, "no_traffic").inc()
+            return []
+        recorded: list[Document] = []
+        for code, inputs in window.inputs().items():
+            try:
+                doc = await self._store().record(
+                    domain.CATALOGUE[code],
+                    PLATFORM_SCOPE,
+                    from_epoch_ms(start_ms),
+                    from_epoch_ms(at_ms),
+                    inputs,
+                    domain.MeasurementSource.SYSTEM,
+                )
+            except Conflict:
+                RECORDINGS.labels(code, "duplicate").inc()
+            except Exception:
+                stop_if_cancelled()
+                RECORDINGS.labels(code, "failed").inc()
+                log.warning("cannot record platform KPI %s", code, exc_info=True)
+            else:
+                RECORDINGS.labels(code, "recorded").inc()
+                recorded.append(doc)
+        if recorded:
+            self._on_recorded()
+        return recorded
+
+    async def run_forever(self) -> None:
+        """Tick on the grid until cancelled."""
+        while True:
+            current = now()
+            next_ms = (epoch_ms(current) // self._interval_ms + 1) * self._interval_ms
+            at = from_epoch_ms(next_ms)
+            await asyncio.sleep(max((at - current) / timedelta(seconds=1), 0.0))
+            try:
+                await self.tick(at)
+            except Exception:
+                stop_if_cancelled()
+                log.warning("platform KPI tick failed", exc_info=True)
