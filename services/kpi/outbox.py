@@ -39,6 +39,7 @@ from prometheus_client import Counter, Gauge
 
 from services.kpi import models
 from services.kpi.store import Document, EventSource, KpiStore, from_epoch_ms, now
+from services.runtime.app import stop_if_cancelled
 from services.runtime.metrics import REGISTRY
 
 log = logging.getLogger("integra.kpi.outbox")
@@ -72,18 +73,6 @@ NO_DATA_EVENTS: Final = Counter(
     "No-data escalation events enqueued (a scope without a measurement for 30 days).",
     registry=REGISTRY,
 )
-
-
-def stop_if_cancelled() -> None:
-    """Re-raise a cancellation that a library turned into an ordinary exception.
-
-    PyMongo's async API may answer a cancelled operation with an ``Exception`` (not
-    ``CancelledError``); a loop that logs and carries on after ``except Exception`` would then
-    never stop. Call this in such handlers.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def backoff_delay(attempts: int, base: float, cap: float, jitter: float, rand: float) -> float:

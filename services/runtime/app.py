@@ -91,6 +91,7 @@ class MongoComponent:
             try:
                 await self.prepare()
             except Exception:
+                stop_if_cancelled()
                 log.warning("%s: database not ready, retrying in %.1f s", self.name, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
@@ -111,6 +112,18 @@ class MongoComponent:
     async def readiness(self) -> dict[str, bool]:
         """Ready when the database answers and has been prepared."""
         return {"database": await mongo.ping(self.client) and self.prepared.is_set()}
+
+
+def stop_if_cancelled() -> None:
+    """Re-raise a cancellation that a library turned into an ordinary exception.
+
+    PyMongo's async API may answer a cancelled operation with an ``Exception`` (not
+    ``CancelledError``); a loop that logs and carries on after ``except Exception`` would then
+    never stop. Call this in such handlers.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def health_routes(readiness: Callable[[], Awaitable[dict[str, bool]]]) -> list[BaseRoute]:

@@ -37,6 +37,9 @@ _SHOP_SORT_KEYS = {
 }
 
 
+_UPDATE_ATTEMPTS = 5
+
+
 def now() -> datetime:
     """The current UTC time at millisecond precision (what BSON dates keep)."""
     moment = datetime.now(UTC)
@@ -92,6 +95,7 @@ class ScoreStore:
             "created_at": created,
             "updated_at": created,
             "current": None,
+            "version": 0,
         }
         try:
             await self.shops.insert_one(doc)
@@ -125,19 +129,29 @@ class ScoreStore:
         return [doc async for doc in cursor], await self.shops.count_documents({})
 
     async def update_shop(self, shop_id: str, changes: Mapping[str, object]) -> Document:
-        """Apply ``changes`` (name, url, segment) to a shop and answer it as updated."""
-        update: Document = {**changes, "updated_at": now()}
-        if "name" in changes:
-            update["name_key"] = str(changes["name"]).casefold()
-        # update_one, not find_one_and_update: nx-27017's findAndModify answers null instead of
-        # a duplicate-key error when the new name is taken.
-        try:
-            result = await self.shops.update_one({"_id": shop_id}, {"$set": update})
-        except DuplicateKeyError:
-            raise _duplicate_name(str(changes["name"])) from None
-        if result.matched_count == 0:
-            raise NotFound("shop", shop_id)
-        return await self.get_shop(shop_id)
+        """Apply ``changes`` (name, url, segment) to a shop and answer it as updated.
+
+        A version-guarded ``replace_one``: nx-27017 stores a date written by ``$set`` as a
+        string, and its findAndModify hides duplicate-key errors; a replacement keeps dates and
+        reports a taken name. The version guard makes a concurrent change (a new current
+        score) win a retry instead of being overwritten.
+        """
+        for _ in range(_UPDATE_ATTEMPTS):
+            doc = await self.get_shop(shop_id)
+            version = doc.get("version", 0)
+            replacement = {k: v for k, v in doc.items() if k != "_id"}
+            replacement.update(changes, updated_at=now(), version=version + 1)
+            if "name" in changes:
+                replacement["name_key"] = str(changes["name"]).casefold()
+            try:
+                result = await self.shops.replace_one(
+                    {"_id": shop_id, "version": version}, replacement
+                )
+            except DuplicateKeyError:
+                raise _duplicate_name(str(changes["name"])) from None
+            if result.matched_count:
+                return {"_id": shop_id, **replacement}
+        raise Conflict("id", f"shop {shop_id!r} kept changing; retry the update")
 
     async def delete_shop(self, shop_id: str) -> None:
         """Delete a shop and then its assessments (orphans of a crash are unreachable)."""
@@ -224,7 +238,7 @@ class ScoreStore:
                     {"$or": [{"current": None}, {"current.at": {"$lte": doc["created_at"]}}]},
                 ]
             },
-            {"$set": {"current": snapshot}},
+            {"$set": {"current": snapshot}, "$inc": {"version": 1}},
         )
 
     async def get_assessment(self, assessment_id: str) -> Document:

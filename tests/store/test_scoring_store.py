@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -137,3 +137,19 @@ async def test_operator_shaped_strings_are_values(store: ScoreStore) -> None:
     found = await store.shops.find_one({"name": "$where"})
     assert found is not None
     assert found["segment"] == "{'$gt': ''}"
+
+
+async def test_update_keeps_dates_as_dates_and_the_current_score(store: ScoreStore) -> None:
+    """$set of a bare date stored a string on nx-27017; updates must keep real dates."""
+    shop = await store.create_shop("Dated", None, None)
+    record = assessment(shop["_id"], 70)
+    await store.insert_assessment(record)
+    updated = await store.update_shop(shop["_id"], {"segment": "B2B"})
+    stored = await store.get_shop(shop["_id"])
+    assert isinstance(stored["updated_at"], datetime)
+    assert stored["updated_at"] >= stored["created_at"]
+    assert stored["segment"] == "B2B"
+    assert stored["current"]["assessment_id"] == record["_id"]
+    assert updated["version"] == stored["version"]
+    page, _ = await store.list_shops("UPDATED_AT", descending=True, limit=5, offset=0)
+    assert [d["_id"] for d in page] == [shop["_id"]]

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.kpi import domain
-from services.kpi.outbox import backoff_delay, stop_if_cancelled
+from services.kpi.outbox import backoff_delay
 from services.kpi.platform import (
     HistogramSnapshot,
     PlatformRecorder,
@@ -20,6 +20,7 @@ from services.kpi.platform import (
     sla_bound,
     snapshot_from_families,
 )
+from services.runtime.app import stop_if_cancelled
 from services.runtime.metrics import LATENCY_BUCKETS
 
 INF = float("inf")
