@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -15,8 +16,6 @@ from services.runtime.embedded import EmbeddedMongo
 from services.runtime.settings import IntegraSettings
 
 log = logging.getLogger("integra")
-
-COMPONENTS = ("scoring", "risk", "kpi", "gateway")
 
 
 @contextlib.contextmanager
@@ -54,27 +53,21 @@ def up(settings: IntegraSettings) -> None:
         _serve(create_stack_app(ready), ready)
 
 
+_FACTORIES = {
+    "scoring": "services.scoring.app",
+    "risk": "services.risk.app",
+    "kpi": "services.kpi.app",
+    "gateway": "gateway.app",
+}
+
+
 def serve(component: str, settings: IntegraSettings) -> None:
-    """One component as its own process."""
-    factories: dict[str, Callable[[IntegraSettings], Starlette]] = {}
-    if component == "scoring":
-        from services.scoring.app import create_app as scoring
-
-        factories[component] = scoring
-    elif component == "risk":
-        from services.risk.app import create_app as risk
-
-        factories[component] = risk
-    elif component == "gateway":
-        from gateway.app import create_app as gateway
-
-        _serve(gateway(settings), settings)
-        return
-    else:
-        raise SystemExit(f"integra serve {component}: this component is not built yet")
-    if settings.mongodb_uri is None:
+    """One component as its own process (its module's ``create_app``)."""
+    if component != "gateway" and settings.mongodb_uri is None:
         raise SystemExit(f"integra serve {component} needs MONGODB_URI")
-    _serve(factories[component](settings), settings)
+    module = importlib.import_module(_FACTORIES[component])
+    factory: Callable[[IntegraSettings], Starlette] = module.create_app
+    _serve(factory(settings), settings)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -83,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="run the whole stack in one process")
     serve_parser = commands.add_parser("serve", help="run one component as its own process")
-    serve_parser.add_argument("component", choices=COMPONENTS)
+    serve_parser.add_argument("component", choices=tuple(_FACTORIES))
     seed_parser = commands.add_parser("seed", help="load demo data through the public API")
     seed_parser.add_argument(
         "--url", default=None, help="GraphQL endpoint (default: http://HOST:PORT/graphql)"

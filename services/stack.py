@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from gateway.app import Gateway
+from services.kpi.app import KpiService
 from services.risk.app import RiskService
 from services.runtime.app import Component, build_app
 from services.runtime.settings import IntegraSettings
@@ -22,10 +23,14 @@ from services.scoring.app import ScoringService
 
 def create_stack_app(settings: IntegraSettings) -> Starlette:
     """One ASGI app: ``/graphql``, ``/metrics``, ``/healthz``, ``/readyz``, ``/scoring/...``,
-    ``/risk/...``."""
+    ``/risk/...``, ``/kpi/...``."""
     services: list[Component] = [ScoringService(settings), RiskService(settings)]
     service_apps = {s.name: build_app(s, settings, manage_lifecycle=False) for s in services}
     transports = {name: httpx.ASGITransport(app=app) for name, app in service_apps.items()}
+    # kpi delivers breach events to risk over the same contract, in process.
+    kpi = KpiService(settings, risk_transport=transports["risk"], risk_base_url="http://risk")
+    services.append(kpi)
+    service_apps[kpi.name] = build_app(kpi, settings, manage_lifecycle=False)
     gateway = Gateway(settings, transports)
     gateway_app = build_app(gateway, settings, manage_lifecycle=False)
     components: list[Component] = [*services, gateway]
