@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
 import strawberry
 
 from services.runtime.errors import ValidationFailed
+from services.runtime.wire import wire_alias
 
 MAX_PAGE = 100
 
@@ -22,3 +28,33 @@ def page_args(limit: int, offset: int) -> dict[str, int]:
     if offset < 0:
         raise ValidationFailed("offset", "offset must be ≥ 0")
     return {"limit": limit, "offset": offset}
+
+
+def to_wire(value: object) -> object:
+    """A Strawberry input as the services' JSON: camelCase keys, unset fields left out,
+    dates as ISO text, enums by value."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            wire_alias(f.name): to_wire(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not strawberry.UNSET
+        }
+    if isinstance(value, list):
+        return [to_wire(item) for item in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def wire_body(value: object) -> dict[str, Any]:
+    """An input object as a JSON request body."""
+    body = to_wire(value)
+    assert isinstance(body, dict)
+    return body
+
+
+def wire_time(value: str) -> datetime:
+    """A timestamp of a service's JSON."""
+    return datetime.fromisoformat(value)

@@ -9,20 +9,18 @@ know shops: mutations naming a shop check here, through the scoring service, tha
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
 
 from gateway.context import Info
 from gateway.loaders import risk_params
-from gateway.types.common import DeletePayload, page_args
+from gateway.types.common import DeletePayload, page_args, wire_body, wire_time
 from gateway.types.scoring import Shop, SortOrder
 from services.risk import domain, models
 from services.runtime.errors import ErrorCode, IntegraError, NotFound
-from services.runtime.wire import check_id, wire_alias
+from services.runtime.wire import check_id
 
 Record = dict[str, Any]
 
@@ -54,24 +52,6 @@ RiskHistoryAction = models.HistoryAction
 RiskSort = models.RiskSort
 
 
-def to_wire(value: object) -> object:
-    """A Strawberry input as the risk service's JSON: camelCase keys, unset fields left out,
-    dates as ISO text, enums by value."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            wire_alias(f.name): to_wire(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if getattr(value, f.name) is not strawberry.UNSET
-        }
-    if isinstance(value, list):
-        return [to_wire(item) for item in value]
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
 def check_scope(value: object, field: str) -> str:
     """A shop id or ``platform``; anything else is INVALID_ID naming ``field``."""
     text = str(value)
@@ -84,16 +64,6 @@ async def require_scope(info: Info, value: object, field: str) -> str:
     if scope != models.PLATFORM and await info.context.scoring.shop.load(scope) is None:
         raise NotFound("shop", scope, field)
     return scope
-
-
-def _body(value: object) -> dict[str, Any]:
-    body = to_wire(value)
-    assert isinstance(body, dict)
-    return body
-
-
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 def _day(value: str | None) -> date | None:
@@ -193,9 +163,9 @@ class MitigationAction:
             owner=record["owner"],
             due_at=_day(record["dueAt"]),
             done=record["done"],
-            done_at=_time(record["doneAt"]) if record["doneAt"] else None,
+            done_at=wire_time(record["doneAt"]) if record["doneAt"] else None,
             overdue=record["overdue"],
-            created_at=_time(record["createdAt"]),
+            created_at=wire_time(record["createdAt"]),
         )
 
 
@@ -222,7 +192,7 @@ class RiskHistoryEntry:
     def from_wire(cls, record: Record) -> RiskHistoryEntry:
         """Build from the risk service's JSON."""
         return cls(
-            at=_time(record["at"]),
+            at=wire_time(record["at"]),
             actor=record["actor"],
             action=RiskHistoryAction(record["action"]),
             changes=[RiskChange(**c) for c in record["changes"]],
@@ -276,8 +246,8 @@ class Risk:
             review_overdue=record["reviewOverdue"],
             actions=[MitigationAction.from_wire(a) for a in record["actions"]],
             history=[RiskHistoryEntry.from_wire(h) for h in record["history"]],
-            created_at=_time(record["createdAt"]),
-            updated_at=_time(record["updatedAt"]),
+            created_at=wire_time(record["createdAt"]),
+            updated_at=wire_time(record["updatedAt"]),
             version=record["version"],
         )
 
@@ -408,8 +378,8 @@ class MonitoringRule:
             enabled=record["enabled"],
             built_in=record["builtIn"],
             description=record["description"],
-            created_at=_time(record["createdAt"]),
-            updated_at=_time(record["updatedAt"]),
+            created_at=wire_time(record["createdAt"]),
+            updated_at=wire_time(record["updatedAt"]),
         )
 
 
@@ -504,7 +474,7 @@ class Roadmap:
                     actual_end=_day(s["actualEnd"]),
                     slippage_days=s["slippageDays"],
                     slips=s["slips"],
-                    updated_at=_time(s["updatedAt"]) if s["updatedAt"] else None,
+                    updated_at=wire_time(s["updatedAt"]) if s["updatedAt"] else None,
                     updated_by=s["updatedBy"],
                 )
                 for s in record["stages"]
@@ -636,7 +606,7 @@ class MissingKpiDataInput:
 def _filter_params(
     filter: RiskFilter | None, sort: RiskSort | None, order: SortOrder | None
 ) -> dict[str, Any]:
-    params: dict[str, Any] = dict(_body(filter)) if filter else {}
+    params: dict[str, Any] = dict(wire_body(filter)) if filter else {}
     params = {k: v for k, v in params.items() if v is not None}
     params["sort"] = (sort or RiskSort.SCORE).value
     params["order"] = (order or SortOrder.DESC).value
@@ -796,7 +766,7 @@ def _risk_path(id: strawberry.ID, field: str = "id") -> dict[str, str]:
 class RiskMutation:
     @strawberry.mutation(description="Add a risk to a shop's register (status IDENTIFIED).")
     async def create_risk(self, info: Info, input: CreateRiskInput) -> Risk:
-        body = _body(input)
+        body = wire_body(input)
         body["shopId"] = await require_scope(info, body["shopId"], "input.shopId")
         answer = await info.context.clients.risk.call("POST", "/risks", body=body)
         return Risk.from_wire(answer)
@@ -804,7 +774,7 @@ class RiskMutation:
     @strawberry.mutation(description="Change a risk's texts, owner, assessments or review date.")
     async def update_risk(self, info: Info, id: strawberry.ID, input: UpdateRiskInput) -> Risk:
         answer = await info.context.clients.risk.call(
-            "PATCH", "/risks/{risk_id}", path=_risk_path(id), body=_body(input)
+            "PATCH", "/risks/{risk_id}", path=_risk_path(id), body=wire_body(input)
         )
         return Risk.from_wire(answer)
 
@@ -813,7 +783,7 @@ class RiskMutation:
         self, info: Info, id: strawberry.ID, input: ChangeRiskStatusInput
     ) -> Risk:
         answer = await info.context.clients.risk.call(
-            "POST", "/risks/{risk_id}/status", path=_risk_path(id), body=_body(input)
+            "POST", "/risks/{risk_id}/status", path=_risk_path(id), body=wire_body(input)
         )
         return Risk.from_wire(answer)
 
@@ -825,7 +795,7 @@ class RiskMutation:
             "POST",
             "/risks/{risk_id}/actions",
             path=_risk_path(risk_id, "riskId"),
-            body=_body(input),
+            body=wire_body(input),
         )
         return Risk.from_wire(answer)
 
@@ -839,7 +809,7 @@ class RiskMutation:
     ) -> Risk:
         path = {**_risk_path(risk_id, "riskId"), "action_id": check_id(str(action_id), "actionId")}
         answer = await info.context.clients.risk.call(
-            "PATCH", "/risks/{risk_id}/actions/{action_id}", path=path, body=_body(input)
+            "PATCH", "/risks/{risk_id}/actions/{action_id}", path=path, body=wire_body(input)
         )
         return Risk.from_wire(answer)
 
@@ -847,7 +817,7 @@ class RiskMutation:
     async def create_monitoring_rule(
         self, info: Info, input: CreateMonitoringRuleInput
     ) -> MonitoringRule:
-        answer = await info.context.clients.risk.call("POST", "/rules", body=_body(input))
+        answer = await info.context.clients.risk.call("POST", "/rules", body=wire_body(input))
         return MonitoringRule.from_wire(answer)
 
     @strawberry.mutation(description="Change a monitoring rule (built-in ones too).")
@@ -855,7 +825,7 @@ class RiskMutation:
         self, info: Info, id: strawberry.ID, input: UpdateMonitoringRuleInput
     ) -> MonitoringRule:
         answer = await info.context.clients.risk.call(
-            "PATCH", "/rules/{rule_id}", path={"rule_id": str(id)}, body=_body(input)
+            "PATCH", "/rules/{rule_id}", path={"rule_id": str(id)}, body=wire_body(input)
         )
         return MonitoringRule.from_wire(answer)
 
@@ -875,7 +845,7 @@ class RiskMutation:
             "PATCH",
             "/shops/{shop_id}/roadmap/{stage}",
             path={"shop_id": scope, "stage": stage.value},
-            body=_body(input),
+            body=wire_body(input),
         )
         return Roadmap.from_wire(answer)
 
@@ -893,7 +863,7 @@ class RiskMutation:
     async def report_kpi_measurement(
         self, info: Info, input: KpiMeasurementInput
     ) -> EscalationOutcome:
-        body = _body(input)
+        body = wire_body(input)
         body["shopId"] = await require_scope(info, body["shopId"], "input.shopId")
         answer = await info.context.clients.risk.call("POST", "/escalations", body=body)
         return EscalationOutcome.from_wire(answer)
@@ -902,7 +872,7 @@ class RiskMutation:
     async def report_missing_kpi_data(
         self, info: Info, input: MissingKpiDataInput
     ) -> EscalationOutcome:
-        body = _body(input)
+        body = wire_body(input)
         body["shopId"] = await require_scope(info, body["shopId"], "input.shopId")
         answer = await info.context.clients.risk.call("POST", "/escalations/no-data", body=body)
         return EscalationOutcome.from_wire(answer)

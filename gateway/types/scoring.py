@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from gateway.context import Info
-from gateway.types.common import DeletePayload, page_args
+from gateway.types.common import DeletePayload, page_args, to_wire, wire_body, wire_time
 from services.runtime.errors import IntegraError
-from services.runtime.wire import check_id, wire_alias
+from services.runtime.wire import check_id
 from services.scoring import domain, models
 
 if TYPE_CHECKING:
@@ -36,23 +35,6 @@ Criterion = domain.Criterion
 Band = domain.Band
 ShopSort = models.ShopSort
 SortOrder = models.SortOrder
-
-
-def to_wire(value: object) -> object:
-    """A Strawberry input as the services' JSON: camelCase keys, unset fields left out."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            wire_alias(f.name): to_wire(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if getattr(value, f.name) is not strawberry.UNSET
-        }
-    if isinstance(value, list):
-        return [to_wire(item) for item in value]
-    return value
-
-
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 # --- output types ---------------------------------------------------------------------------
@@ -85,8 +67,8 @@ class WeightProfile:
             description=record["description"],
             weights=_weights(record["weights"]),
             built_in=record["builtIn"],
-            created_at=_time(record["createdAt"]),
-            updated_at=_time(record["updatedAt"]),
+            created_at=wire_time(record["createdAt"]),
+            updated_at=wire_time(record["updatedAt"]),
         )
 
 
@@ -221,7 +203,7 @@ class Assessment:
             sh_rounded=record["shRounded"],
             band=domain.Band(record["band"]),
             advice=Advice.from_wire(record["advice"]),
-            created_at=_time(record["createdAt"]),
+            created_at=wire_time(record["createdAt"]),
         )
 
     @classmethod
@@ -261,8 +243,8 @@ class Shop:
             name=record["name"],
             url=record["url"],
             segment=record["segment"],
-            created_at=_time(record["createdAt"]),
-            updated_at=_time(record["updatedAt"]),
+            created_at=wire_time(record["createdAt"]),
+            updated_at=wire_time(record["updatedAt"]),
         )
 
     @classmethod
@@ -591,8 +573,7 @@ class ScoringMutation:
 
     @strawberry.mutation(description="Record an assessment; SH, bands and advice are computed.")
     async def record_assessment(self, info: Info, input: RecordAssessmentInput) -> Assessment:
-        body = to_wire(input)
-        assert isinstance(body, dict)
+        body = wire_body(input)
         shop_id = check_id(str(body.pop("shopId")), "input.shopId")
         answer = await info.context.clients.scoring.call(
             "POST", "/shops/{shop_id}/assessments", path={"shop_id": shop_id}, body=body
