@@ -1,10 +1,16 @@
 #!/bin/sh
-# Install promtool (from Debian's `prometheus` package) unless it is already on PATH.
-# Idempotent: does nothing when promtool is present. Runs apt-get directly as root, through
-# sudo otherwise. CI runs this before pytest; tests/deploy/test_prometheus_rules.py needs it.
+# Install promtool and the prometheus server (both from Debian's `prometheus` package) unless
+# they are already on PATH. Idempotent: does nothing when both are present. Runs apt-get
+# directly as root, through sudo otherwise. `make tools` (part of `make test`) runs this before
+# pytest: tests/deploy/test_prometheus_rules.py needs promtool, and
+# tests/deploy/test_prometheus_e2e.py starts a real prometheus server.
 set -eu
 
-if command -v promtool >/dev/null 2>&1; then
+have_both() {
+    command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1
+}
+
+if have_both; then
     promtool --version 2>&1 | head -n 1
     exit 0
 fi
@@ -15,7 +21,7 @@ elif command -v sudo >/dev/null 2>&1; then
     SUDO="sudo"
 else
     echo "install-promtool.sh: not root and sudo is not available; install the Debian" \
-        "'prometheus' package (it provides /usr/bin/promtool)" >&2
+        "'prometheus' package (it provides /usr/bin/promtool and /usr/bin/prometheus)" >&2
     exit 1
 fi
 
@@ -23,14 +29,16 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
 
 # Under systemd (e.g. a CI runner) the package starts a Prometheus server on :9090. Only the
-# binaries are wanted (promtool, and prometheus for tests that start their own server), so the
-# service this script just installed is stopped and disabled.
+# binaries are wanted (promtool, and prometheus for tests that start their own server on a
+# free port), so the service this script just installed is stopped and disabled.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
     $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
 
-if ! command -v promtool >/dev/null 2>&1; then
-    echo "install-promtool.sh: 'prometheus' installed but promtool is not on PATH" >&2
+if ! have_both; then
+    echo "install-promtool.sh: 'prometheus' installed but promtool or prometheus is not on" \
+        "PATH" >&2
     exit 1
 fi
 promtool --version 2>&1 | head -n 1
+prometheus --version 2>&1 | head -n 1

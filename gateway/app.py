@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 
 import httpx
+from cross_web import HTTPException
+from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from gateway.clients import ServiceClient
 from gateway.context import GatewayContext, ServiceClients
+from gateway.graphiql.assets import (
+    asset_routes,
+    assets_installed,
+    ide_page,
+    local_admin_headers,
+    missing_assets_page,
+)
+from gateway.resilience import CircuitBreaker, ResilienceSettings, RetryPolicy
 from gateway.schema import build_schema
+from gateway.security import csrf
+from gateway.security.gate import SecurityGate
+from gateway.security.keys import ApiKeyStore
+from gateway.security.persisted_queries import PersistedQueryStore
+from services.runtime import mongo
 from services.runtime.app import build_app
 from services.runtime.settings import IntegraSettings
 
@@ -27,11 +44,27 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
     def __init__(self, clients: ServiceClients, settings: IntegraSettings) -> None:
         development = settings.environment == "development"
         super().__init__(
-            build_schema(),
+            build_schema(settings),
             graphql_ide="graphiql" if development else None,
             allow_queries_via_get=True,
         )
         self.clients = clients
+        self.settings = settings
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the gateway's own assets (no CDN); on this machine, the headers
+        editor is prefilled with the local admin key of ``integra up``."""
+        if not assets_installed():
+            return missing_assets_page()
+        return HTMLResponse(ide_page(local_admin_headers(request, self.settings.data_dir)))
+
+    def parse_json(self, data: str | bytes) -> object:
+        """The request's JSON; a body that is neither an object nor a list (``null``, ``42``)
+        is a 400, not a crash of the view (found by the hostile-input suite)."""
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "the request body must be a JSON object")
+        return parsed
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -40,8 +73,32 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
         return GatewayContext(self.clients)
 
 
+log = logging.getLogger("integra.gateway")
+
+
+def cors(app: ASGIApp, origins: list[str]) -> ASGIApp:
+    """``app`` answering CORS preflights and adding CORS headers for allowed ``origins``."""
+    return CORSMiddleware(
+        app,
+        allow_origins=origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "X-Request-ID",
+            *csrf.PREFLIGHT_HEADERS,
+        ],
+        expose_headers=["X-Request-ID", "Retry-After"],
+        max_age=600,
+    )
+
+
 class Gateway:
-    """The public GraphQL API; reaches the services only through their HTTP APIs."""
+    """The public GraphQL API; reaches the services only through their HTTP APIs.
+
+    Its own database (``<db_prefix>_gateway``) holds API keys and persisted queries; without
+    ``MONGODB_URI`` it runs with JWTs only and keeps persisted queries in memory.
+    """
 
     name = "gateway"
 
@@ -54,11 +111,22 @@ class Gateway:
         self.transports = dict(transports or {})
         self._clients: ServiceClients | None = None
         self._graphql: IntegraGraphQL | None = None
+        self._endpoint: ASGIApp | None = None
+        self._mongo: AsyncMongoClient[mongo.Document] | None = None
+        self.api_keys: ApiKeyStore | None = None
 
     def _client(self, name: str, url: str) -> ServiceClient:
         transport = self.transports.get(name)
         base = f"http://{name}" if transport is not None else url
-        return ServiceClient(name, base, self.settings.service_timeout_seconds, transport)
+        resilience = ResilienceSettings()
+        return ServiceClient(
+            name,
+            base,
+            self.settings.service_timeout_seconds,
+            transport,
+            retry=RetryPolicy.from_settings(resilience),
+            breaker=CircuitBreaker.from_settings(name, resilience),
+        )
 
     @property
     def clients(self) -> ServiceClients:
@@ -72,14 +140,34 @@ class Gateway:
         self._clients = ServiceClients(
             scoring=self._client("scoring", str(self.settings.scoring_url)),
             risk=self._client("risk", str(self.settings.risk_url)),
+            kpi=self._client("kpi", str(self.settings.kpi_url)),
         )
         self._graphql = IntegraGraphQL(self._clients, self.settings)
+        self._endpoint = cors(self._secured(self._graphql), self.settings.cors_origins)
+
+    def _secured(self, graphql: ASGIApp) -> ASGIApp:
+        """The GraphQL view behind the security gate, over the gateway's own database."""
+        if not self.settings.auth_enabled:
+            log.warning(
+                "authentication is OFF (INTEGRA_AUTH_ENABLED=false): every caller is an ADMIN"
+            )
+        db = None
+        if self.settings.mongodb_uri is not None:
+            self._mongo = mongo.connect(self.settings, self.name)
+            db = mongo.database(self._mongo, self.settings, self.name)
+            self.api_keys = ApiKeyStore(db)
+        else:
+            log.warning("no MONGODB_URI: API keys are unavailable (JWTs only)")
+        return SecurityGate(graphql, self.settings, self.api_keys, PersistedQueryStore(db))
 
     async def stop(self) -> None:
         """Close the service clients."""
         if self._clients is not None:
             await asyncio.gather(*(c.close() for c in self._clients.all().values()))
             self._clients = None
+        if self._mongo is not None:
+            await self._mongo.close()
+            self._mongo = None
 
     async def readiness(self) -> dict[str, bool]:
         """Ready when every service answers its own readiness probe."""
@@ -89,13 +177,18 @@ class Gateway:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one GraphQL request (the ASGI endpoint of ``/graphql``)."""
-        if self._graphql is None:
+        if self._endpoint is None:
             raise RuntimeError("the gateway is not started")
-        await self._graphql(scope, receive, send)
+        await self._endpoint(scope, receive, send)
 
     def routes(self) -> list[BaseRoute]:
-        """``/graphql`` for GET (queries, GraphiQL) and POST."""
-        return [Route("/graphql", self, methods=["GET", "POST"])]
+        """``/graphql`` for GET (queries, GraphiQL) and POST; GraphiQL's assets in
+        development."""
+        methods = ["GET", "POST"] + (["OPTIONS"] if self.settings.cors_origins else [])
+        routes: list[BaseRoute] = [Route("/graphql", self, methods=methods)]
+        if self.settings.environment == "development":
+            routes.extend(asset_routes())
+        return routes
 
 
 def create_app(settings: IntegraSettings | None = None) -> Starlette:

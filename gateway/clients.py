@@ -4,10 +4,15 @@ The same client works over the network (``integra serve``) and over an in-proces
 transport (``integra up``); the gateway does not know which. A service's JSON error comes
 back as the same :class:`IntegraError`; a timeout or an unreachable service is
 ``SERVICE_UNAVAILABLE`` naming the service.
+
+Every call has the configured timeout, carries the request id (``X-Request-ID``), and goes
+through the service's circuit breaker; idempotent reads that fail in transit are retried
+with backoff (see :mod:`gateway.resilience`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,11 +20,27 @@ from urllib.parse import quote
 
 import httpx
 
+from gateway.operation_calls import count_service_call
+from gateway.resilience import (
+    RETRYABLE_STATUSES,
+    SERVICE_CALL_RETRIES,
+    CircuitBreaker,
+    RetryPolicy,
+)
+from services.runtime import request_context
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.metrics import SERVICE_CALL_DURATION, SERVICE_CALLS
 
 Json = Any
 Params = Mapping[str, str | int | float | Sequence[str]]
+
+
+class _TransientFailure(Exception):
+    """One attempt failed in a way worth retrying (and counting against the breaker)."""
+
+    def __init__(self, error: IntegraError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class ServiceClient:
@@ -31,8 +52,13 @@ class ServiceClient:
         base_url: str,
         timeout: float,
         transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.name = name
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker or CircuitBreaker(name)
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout),
@@ -52,29 +78,82 @@ class ServiceClient:
         path: Mapping[str, str] | None = None,
         params: Params | None = None,
         body: Json = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Json:
-        """Send one request and answer its JSON body; errors become :class:`IntegraError`."""
+        """Send one request and answer its JSON body; errors become :class:`IntegraError`.
+
+        Reads are tried up to ``1 + retry.retries`` times on timeouts, unreachable service
+        and 502/503/504; writes exactly once. An open breaker fails at once.
+        """
         url = route.format(**{k: quote(v, safe="") for k, v in path.items()}) if path else route
+        sent_headers = dict(headers or {})
+        request_id = request_context.current_request_id()
+        if request_id is not None:
+            sent_headers[request_context.HEADER] = request_id
+        attempts = self.retry.attempts(method)
+        for attempt in range(1, attempts + 1):
+            self.breaker.before_call()
+            if attempt == 1:
+                count_service_call(self.name)  # once per call, however often it is retried
+            try:
+                response = await self._attempt(method, route, url, params, body, sent_headers)
+            except _TransientFailure as failure:
+                self.breaker.record_failure()
+                if attempt == attempts:
+                    raise failure.error from None
+                SERVICE_CALL_RETRIES.labels(self.name).inc()
+                await asyncio.sleep(self.retry.delay(attempt))
+                continue
+            except BaseException:
+                self.breaker.release()
+                raise
+            self.breaker.record_success()
+            if response.is_success:
+                return response.json()
+            raise self._error(response)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _attempt(
+        self,
+        method: str,
+        route: str,
+        url: str,
+        params: Params | None,
+        body: Json,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
         started = time.perf_counter()
         outcome = "error"
         try:
-            response = await self._http.request(method, url, params=params, json=body)
+            response = await self._http.request(
+                method, url, params=params, json=body, headers=headers
+            )
             outcome = "success" if response.is_success else f"http_{response.status_code // 100}xx"
         except httpx.TimeoutException:
             outcome = "timeout"
+            raise _TransientFailure(
+                IntegraError(
+                    ErrorCode.SERVICE_UNAVAILABLE,
+                    f"the {self.name} service did not answer in time",
+                )
+            ) from None
+        except httpx.InvalidURL:
+            # A parameter too long for a URL (a 100 000-character code): the client's input.
             raise IntegraError(
-                ErrorCode.SERVICE_UNAVAILABLE, f"the {self.name} service did not answer in time"
+                ErrorCode.VALIDATION_ERROR, "a request parameter is too long or malformed"
             ) from None
         except httpx.TransportError:
-            raise IntegraError(
-                ErrorCode.SERVICE_UNAVAILABLE, f"the {self.name} service is unreachable"
+            raise _TransientFailure(
+                IntegraError(
+                    ErrorCode.SERVICE_UNAVAILABLE, f"the {self.name} service is unreachable"
+                )
             ) from None
         finally:
             SERVICE_CALLS.labels(self.name, route, outcome).inc()
             SERVICE_CALL_DURATION.labels(self.name, route).observe(time.perf_counter() - started)
-        if response.is_success:
-            return response.json()
-        raise self._error(response)
+        if response.status_code in RETRYABLE_STATUSES:
+            raise _TransientFailure(self._error(response))
+        return response
 
     def _error(self, response: httpx.Response) -> IntegraError:
         try:
@@ -88,7 +167,7 @@ class ServiceClient:
         return IntegraError(code, str(error.get("message", "")), error.get("field"))
 
     async def ready(self) -> bool:
-        """Whether the service answers its readiness probe."""
+        """Whether the service answers its readiness probe (bypasses the breaker)."""
         try:
             response = await self._http.get("/readyz")
         except httpx.HTTPError:

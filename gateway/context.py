@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from strawberry.types import Info as StrawberryInfo
 
 from gateway.clients import ServiceClient
-from gateway.loaders import RiskLoaders, ScoringLoaders
+from gateway.loaders import KpiLoaders, RiskLoaders, ScoringLoaders
 
 
 @dataclass(frozen=True)
@@ -16,10 +16,11 @@ class ServiceClients:
 
     scoring: ServiceClient
     risk: ServiceClient
+    kpi: ServiceClient
 
     def all(self) -> dict[str, ServiceClient]:
         """Every client by service name."""
-        return {"scoring": self.scoring, "risk": self.risk}
+        return {"scoring": self.scoring, "risk": self.risk, "kpi": self.kpi}
 
 
 @dataclass
@@ -29,10 +30,12 @@ class GatewayContext:
     clients: ServiceClients
     scoring: ScoringLoaders = field(init=False)
     risk: RiskLoaders = field(init=False)
+    kpi: KpiLoaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.scoring = ScoringLoaders(self.clients.scoring)
         self.risk = RiskLoaders(self.clients.risk)
+        self.kpi = KpiLoaders(self.clients.kpi)
 
 
 Info = StrawberryInfo[GatewayContext, None]

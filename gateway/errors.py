@@ -2,7 +2,9 @@
 
 Every error in a response carries ``extensions.code`` (and ``extensions.field`` where a
 field is at fault). Errors the gateway did not anticipate are logged and masked as
-``INTERNAL_ERROR``: a client never sees a stack trace or an internal message.
+``INTERNAL_ERROR``: a client never sees a stack trace or an internal message. Errors raised
+with a code of their own (security, limits, persisted queries) keep it; with introspection off,
+validation messages lose graphql-core's "Did you mean ...?" hints.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from gateway.security.limits import limit_code, without_suggestions
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.metrics import GRAPHQL_OPERATION_DURATION, GRAPHQL_OPERATIONS
 
@@ -23,7 +26,7 @@ PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
 
-def coded(error: GraphQLError) -> GraphQLError:
+def coded(error: GraphQLError, hide_suggestions: bool = False) -> GraphQLError:
     """``error`` with a stable ``extensions.code``; unexpected failures masked."""
     original = error.original_error
     if isinstance(original, IntegraError):
@@ -31,10 +34,16 @@ def coded(error: GraphQLError) -> GraphQLError:
         if original.field is not None:
             extensions["field"] = original.field
         message = original.message
-    elif original is None:
-        parse = error.message.startswith("Syntax Error")
-        extensions = {"code": PARSE_FAILED if parse else VALIDATION_FAILED}
+    elif original is None and error.extensions and "code" in error.extensions:
+        extensions = dict(error.extensions)  # raised with a code of its own
         message = error.message
+    elif original is None or not error.path:
+        # Without a path the error is about the request itself (syntax, validation, a
+        # variable of the wrong type), not a resolver's failure: the client's to fix.
+        parse = error.message.startswith("Syntax Error")
+        code = limit_code(error.message)
+        extensions = {"code": code or (PARSE_FAILED if parse else VALIDATION_FAILED)}
+        message = without_suggestions(error.message) if hide_suggestions else error.message
     else:
         log.error("unexpected error in a resolver", exc_info=original)
         extensions = {"code": ErrorCode.INTERNAL_ERROR.value}
@@ -53,6 +62,9 @@ def coded(error: GraphQLError) -> GraphQLError:
 class ErrorCodesAndMetrics(SchemaExtension):
     """Codes every error and counts every operation by type and outcome."""
 
+    hide_suggestions = False
+    """Strip "Did you mean ...?" from validation messages (set when introspection is off)."""
+
     def on_operation(self) -> Iterator[None]:
         """Time the operation; afterwards code its errors and record the outcome."""
         started = time.perf_counter()
@@ -63,9 +75,12 @@ class ErrorCodesAndMetrics(SchemaExtension):
         if isinstance(result, ExecutionResult) or hasattr(result, "errors"):
             errors = list(getattr(result, "errors", None) or [])
             if errors:
-                result.errors = [coded(e) for e in errors]  # type: ignore[union-attr]
+                hide = self.hide_suggestions
+                result.errors = [coded(e, hide) for e in errors]  # type: ignore[union-attr]
         if context.pre_execution_errors:
-            context.pre_execution_errors = [coded(e) for e in context.pre_execution_errors]
+            context.pre_execution_errors = [
+                coded(e, self.hide_suggestions) for e in context.pre_execution_errors
+            ]
             errors.extend(context.pre_execution_errors)
         data = getattr(result, "data", None)
         outcome = "success" if not errors else ("partial" if data else "error")
@@ -75,3 +90,9 @@ class ErrorCodesAndMetrics(SchemaExtension):
             operation = "unknown"
         GRAPHQL_OPERATIONS.labels(operation, outcome).inc()
         GRAPHQL_OPERATION_DURATION.labels(operation, outcome).observe(time.perf_counter() - started)
+
+
+class ErrorCodesAndMetricsWithoutSuggestions(ErrorCodesAndMetrics):
+    """:class:`ErrorCodesAndMetrics` for a server whose schema is not public."""
+
+    hide_suggestions = True

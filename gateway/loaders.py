@@ -41,8 +41,17 @@ class ScoringLoaders:
         self.assessment = DataLoader(self._assessments, max_batch_size=MAX_BATCH)
 
     async def _shops(self, ids: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/shops", params={"ids": ids})
+        # With their current scores: a shop's score is then no second call (one shop, the
+        # dashboard), at the price of one read of the assessments by the scoring service.
+        answer = await self.client.call("GET", "/shops", params={"ids": ids, "withScore": True})
+        self.prime_scores(answer["items"])
         return _by("id", answer["items"], ids)
+
+    def prime_scores(self, shops: Sequence[Record]) -> None:
+        """Remember the current scores of shops answered with ``withScore`` (a shop without
+        ``currentScore`` has none), so ``Shop.score`` and ``Shop.advice`` call nothing."""
+        for shop in shops:
+            self.current_score.prime(shop["id"], shop.get("currentScore"))
 
     async def _current_scores(self, shop_ids: list[str]) -> list[Record | None]:
         answer = await self.client.call("GET", "/scores", params={"shopIds": shop_ids})
@@ -53,11 +62,37 @@ class ScoringLoaders:
         return _by("id", answer["items"], ids)
 
 
-def risk_params(params: Mapping[str, Any]) -> FrozenParams:
+def frozen_params(params: Mapping[str, Any]) -> FrozenParams:
     """Query parameters as a hashable, order-independent part of a DataLoader key."""
     return tuple(
         sorted((k, tuple(v) if isinstance(v, list | tuple) else v) for k, v in params.items())
     )
+
+
+risk_params = frozen_params
+"""The name the risk types use for :func:`frozen_params`."""
+
+
+async def batched_by_shop(
+    client: ServiceClient, route: str, keys: Sequence[tuple[str, FrozenParams]]
+) -> list[Record]:
+    """One call of ``route`` per distinct parameter set, each for all its shops (``shopIds``);
+    the answer's items (one per shop, each naming its ``shopId``) in the order of ``keys``."""
+    groups: dict[FrozenParams, list[str]] = {}
+    for shop_id, params in keys:
+        groups.setdefault(params, []).append(shop_id)
+    answers = await asyncio.gather(
+        *(
+            client.call("GET", route, params={**dict(params), "shopIds": shop_ids})
+            for params, shop_ids in groups.items()
+        )
+    )
+    found = {
+        (item["shopId"], params): item
+        for params, answer in zip(groups, answers, strict=True)
+        for item in answer["items"]
+    }
+    return [found[key] for key in keys]
 
 
 @dataclass
@@ -81,32 +116,46 @@ class RiskLoaders:
         answer = await self.client.call("GET", "/risks", params={"ids": ids})
         return _by("id", answer["items"], ids)
 
-    async def _batched(self, route: str, keys: Sequence[tuple[str, FrozenParams]]) -> list[Record]:
-        """One call per distinct parameter set, each for all its shops; answers by key."""
-        groups: dict[FrozenParams, list[str]] = {}
-        for shop_id, params in keys:
-            groups.setdefault(params, []).append(shop_id)
-        answers = await asyncio.gather(
-            *(
-                self.client.call("GET", route, params={**dict(params), "shopIds": shop_ids})
-                for params, shop_ids in groups.items()
-            )
-        )
-        found = {
-            (item["shopId"], params): item
-            for params, answer in zip(groups, answers, strict=True)
-            for item in answer["items"]
-        }
-        return [found[key] for key in keys]
-
     async def _shop_risks(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
-        return await self._batched("/risks", keys)
+        return await batched_by_shop(self.client, "/risks", keys)
 
     async def _matrices(self, keys: list[tuple[str, str]]) -> list[Record]:
-        frozen = [(shop_id, risk_params({"kind": kind})) for shop_id, kind in keys]
-        return await self._batched("/matrix", frozen)
+        frozen = [(shop_id, frozen_params({"kind": kind})) for shop_id, kind in keys]
+        return await batched_by_shop(self.client, "/matrix", frozen)
 
     async def _roadmaps(self, shop_ids: list[str]) -> list[Record]:
         answer = await self.client.call("GET", "/roadmaps", params={"shopIds": shop_ids})
         found = {item["shopId"]: item for item in answer["items"]}
         return [found[s] for s in shop_ids]
+
+
+@dataclass
+class KpiLoaders:
+    """Batched reads from the kpi service: one call per kind of read (and per distinct set of
+    parameters) for all the shops of a query level."""
+
+    client: ServiceClient
+    kpi: DataLoader[str, Record | None] = field(init=False)
+    measurement: DataLoader[str, Record | None] = field(init=False)
+    latest: DataLoader[tuple[str, FrozenParams], Record] = field(init=False)
+    series: DataLoader[tuple[str, FrozenParams], Record] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kpi = DataLoader(self._kpis, max_batch_size=MAX_BATCH)
+        self.measurement = DataLoader(self._measurements, max_batch_size=MAX_BATCH)
+        self.latest = DataLoader(self._latest, max_batch_size=MAX_BATCH)
+        self.series = DataLoader(self._series, max_batch_size=MAX_BATCH)
+
+    async def _kpis(self, codes: list[str]) -> list[Record | None]:
+        answer = await self.client.call("GET", "/catalogue", params={"codes": codes})
+        return _by("code", answer["items"], codes)
+
+    async def _measurements(self, ids: list[str]) -> list[Record | None]:
+        answer = await self.client.call("GET", "/measurements", params={"ids": ids})
+        return _by("id", answer["items"], ids)
+
+    async def _latest(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
+        return await batched_by_shop(self.client, "/latest", keys)
+
+    async def _series(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
+        return await batched_by_shop(self.client, "/series/batch", keys)

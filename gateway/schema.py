@@ -10,20 +10,26 @@ from strawberry.federation import Schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from gateway.errors import ErrorCodesAndMetrics
+from gateway.errors import ErrorCodesAndMetrics, ErrorCodesAndMetricsWithoutSuggestions
+from gateway.operation_calls import ServiceCallsPerOperation
+from gateway.security.api_key_fields import ApiKeyMutation, ApiKeyQuery
+from gateway.security.limits import limit_extensions
+from gateway.security.roles import RoleCheck
+from gateway.types.kpi import KpiMutation, KpiQuery
 from gateway.types.risk import RiskMutation, RiskQuery
 from gateway.types.scoring import ScoringMutation, ScoringQuery
+from services.runtime.settings import IntegraSettings
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
 @strawberry.type(description="Everything Integra answers.")
-class Query(ScoringQuery, RiskQuery):
+class Query(ScoringQuery, RiskQuery, KpiQuery, ApiKeyQuery):
     pass
 
 
 @strawberry.type(description="Everything Integra changes.")
-class Mutation(ScoringMutation, RiskMutation):
+class Mutation(ScoringMutation, RiskMutation, KpiMutation, ApiKeyMutation):
     pass
 
 
@@ -36,13 +42,25 @@ class IntegraSchema(Schema):
         """Expected errors (bad input, not found) are answers, not incidents: log nothing."""
 
 
-def build_schema() -> Schema:
-    """The federated schema (Federation 2.9, accepted by Apollo's and The Guild's composers)."""
+def build_schema(settings: IntegraSettings | None = None) -> Schema:
+    """The federated schema (Federation 2.9, accepted by Apollo's and The Guild's composers),
+    with the role check and the document limits of ``settings`` (default: the environment's)."""
+    settings = settings or IntegraSettings()
+    errors = (
+        ErrorCodesAndMetrics
+        if settings.introspection_enabled
+        else ErrorCodesAndMetricsWithoutSuggestions
+    )
     return IntegraSchema(
         query=Query,
         mutation=Mutation,
         federation_version="2.9",
-        extensions=[ErrorCodesAndMetrics],
+        extensions=[
+            errors,
+            ServiceCallsPerOperation,
+            *limit_extensions(settings),
+            RoleCheck,
+        ],
         config=StrawberryConfig(auto_camel_case=True),
     )
 

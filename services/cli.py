@@ -1,8 +1,10 @@
-"""The ``integra`` command: run the stack, one component, seed demo data, export the SDL."""
+"""The ``integra`` command: run the stack, one component, seed demo data, export the SDL,
+create API keys."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import importlib
 import logging
@@ -12,7 +14,9 @@ from collections.abc import Callable, Iterator, Sequence
 import uvicorn
 from starlette.applications import Starlette
 
+from services.runtime.auth import Role
 from services.runtime.embedded import EmbeddedMongo
+from services.runtime.json_logging import configure_logging
 from services.runtime.settings import IntegraSettings
 
 log = logging.getLogger("integra")
@@ -40,6 +44,27 @@ def _serve(app: Starlette, settings: IntegraSettings) -> None:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
+        log_config=None,  # uvicorn's loggers propagate to the JSON handler of main()
+    )
+
+
+def local_admin_key(settings: IntegraSettings) -> None:
+    """Make sure ``<data_dir>/admin-api-key`` holds a valid ADMIN key and say how to use it."""
+    from gateway.security.bootstrap import ensure_local_admin_key
+
+    if not settings.auth_enabled:
+        return
+    local = asyncio.run(ensure_local_admin_key(settings))
+    if local.path is None:
+        return
+    url = f"http://{settings.host}:{settings.port}/graphql"
+    log.info(
+        '%s ADMIN API key in %s; use it: curl -H "Authorization: Bearer $(cat %s)" '
+        "-H 'Content-Type: application/json' -d '{\"query\": \"{ shops { totalCount } }\"}' %s",
+        "created an" if local.created else "the local",
+        local.path,
+        local.path,
+        url,
     )
 
 
@@ -49,6 +74,7 @@ def up(settings: IntegraSettings) -> None:
 
     with database(settings) as ready:
         base = f"http://{ready.host}:{ready.port}"
+        local_admin_key(ready)
         log.info("Integra on %s: GraphQL (GraphiQL) at %s/graphql", base, base)
         _serve(create_stack_app(ready), ready)
 
@@ -65,6 +91,8 @@ def serve(component: str, settings: IntegraSettings) -> None:
     """One component as its own process (its module's ``create_app``)."""
     if component != "gateway" and settings.mongodb_uri is None:
         raise SystemExit(f"integra serve {component} needs MONGODB_URI")
+    if component == "gateway" and settings.mongodb_uri and "data_dir" in settings.model_fields_set:
+        local_admin_key(settings)  # only where INTEGRA_DATA_DIR is set explicitly
     module = importlib.import_module(_FACTORIES[component])
     factory: Callable[[IntegraSettings], Starlette] = module.create_app
     _serve(factory(settings), settings)
@@ -81,14 +109,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     seed_parser.add_argument(
         "--url", default=None, help="GraphQL endpoint (default: http://HOST:PORT/graphql)"
     )
+    seed_parser.add_argument(
+        "--api-key",
+        default=None,
+        help="bearer token to send (default: the key in INTEGRA_DATA_DIR/admin-api-key)",
+    )
     commands.add_parser("export-schema", help="write gateway/schema.graphql from the code")
+    key_parser = commands.add_parser(
+        "create-api-key", help="create an API key in the gateway's database; prints it once"
+    )
+    key_parser.add_argument("--name", required=True, help="who or what the key is for")
+    key_parser.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
     args = parser.parse_args(argv)
 
     settings = IntegraSettings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     if args.command == "up":
         up(settings)
     elif args.command == "serve":
@@ -97,9 +132,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         from services.seed import seed
 
         url = args.url or f"http://{settings.host}:{settings.port}/graphql"
-        sys.exit(seed(url))
+        sys.exit(seed(url, _seed_headers(args.api_key, settings)))
     elif args.command == "export-schema":
         from gateway.schema import SDL_PATH, export_sdl
 
         export_sdl()
         print(f"wrote {SDL_PATH}")
+    elif args.command == "create-api-key":
+        from gateway.security.bootstrap import create_api_key
+
+        with database(settings) as ready:
+            print(asyncio.run(create_api_key(ready, args.name, Role(args.role))))
+
+
+def _seed_headers(api_key: str | None, settings: IntegraSettings) -> dict[str, str]:
+    """The ``Authorization`` header ``integra seed`` sends: ``--api-key``, else the local admin
+    key of the data directory, else none (auth switched off)."""
+    from gateway.security.bootstrap import key_file
+
+    path = key_file(settings.data_dir)
+    if api_key is None and path.is_file():
+        api_key = path.read_text(encoding="utf-8").strip()
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}

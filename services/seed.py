@@ -95,9 +95,10 @@ def _existing(call: _GraphQL) -> dict[str, Json]:
             return shops
 
 
-def seed(url: str) -> int:
-    """Load the demo shops and assessments through the GraphQL API at ``url``; exit code."""
-    with httpx.Client(timeout=30) as client:
+def seed(url: str, headers: dict[str, str] | None = None) -> int:
+    """Load the demo shops and assessments through the GraphQL API at ``url`` (sending
+    ``headers``, e.g. the ADMIN key); exit code."""
+    with httpx.Client(timeout=30, headers=headers) as client:
         call = _GraphQL(client, url)
         existing = _existing(call)
         for demo in DEMO_SHOPS:

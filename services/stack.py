@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.routing import Mount
 
 from gateway.app import Gateway
 from services.kpi.app import KpiService
 from services.risk.app import RiskService
-from services.runtime.app import Component, build_app
+from services.runtime.app import Component, build_app, http_error
 from services.runtime.settings import IntegraSettings
 from services.scoring.app import ScoringService
 
@@ -31,6 +32,7 @@ def create_stack_app(settings: IntegraSettings) -> Starlette:
     kpi = KpiService(settings, risk_transport=transports["risk"], risk_base_url="http://risk")
     services.append(kpi)
     service_apps[kpi.name] = build_app(kpi, settings, manage_lifecycle=False)
+    transports[kpi.name] = httpx.ASGITransport(app=service_apps[kpi.name])
     gateway = Gateway(settings, transports)
     gateway_app = build_app(gateway, settings, manage_lifecycle=False)
     components: list[Component] = [*services, gateway]
@@ -48,4 +50,9 @@ def create_stack_app(settings: IntegraSettings) -> Starlette:
                 await component.stop()
 
     routes = [Mount(f"/{name}", app) for name, app in service_apps.items()]
-    return Starlette(routes=[*routes, Mount("/", gateway_app)], lifespan=lifespan)
+    # Paths no mount matches (e.g. with a newline) get the same JSON 404 as inside a service.
+    return Starlette(
+        routes=[*routes, Mount("/", gateway_app)],
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+    )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
+from services.runtime.auth import Role
 from services.runtime.embedded import EmbeddedMongo
 from services.runtime.settings import IntegraSettings
 from services.stack import create_stack_app
@@ -27,14 +31,59 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.uri
 
 
+TEST_JWT_SECRET = "integra-test-secret-of-at-least-32-bytes"
+"""The HS256 secret of the ``settings`` fixture; tokens signed with it are valid."""
+TEST_RATE_LIMIT = 100_000
+"""Requests per client and minute in tests (fuzzing sends many); tests/e2e/test_limits.py
+checks the limit itself with a small one."""
+
+
 @pytest.fixture
 def settings(mongo_uri: str) -> IntegraSettings:
-    """Settings for one test: its own databases (a unique prefix), nothing shared."""
+    """Settings for one test: its own databases (a unique prefix), nothing shared; JWTs
+    signed with :data:`TEST_JWT_SECRET` are accepted."""
     return IntegraSettings(
         mongodb_uri=mongo_uri,
         db_prefix=f"t{uuid.uuid4().hex[:16]}",
         data_dir=Path("/nonexistent"),
+        jwt_secret=TEST_JWT_SECRET,
+        rate_limit_per_minute=TEST_RATE_LIMIT,
     )
+
+
+def signed_jwt(role: Role | str, sub: str = "tester", lifetime: float = 3600, **claims: Any) -> str:
+    """An HS256 JWT signed with the test secret (``lifetime`` < 0 makes an expired one)."""
+    payload = {"sub": sub, "role": str(role), "exp": int(time.time() + lifetime), **claims}
+    return jwt.encode(payload, TEST_JWT_SECRET, algorithm="HS256")
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The ``Authorization`` header of ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def jwt_for() -> Callable[..., str]:
+    """Signs a test JWT: ``jwt_for(Role.ANALYST, sub="ana")``."""
+    return signed_jwt
+
+
+@pytest.fixture
+def viewer() -> dict[str, str]:
+    """Headers of a VIEWER (read only)."""
+    return bearer(signed_jwt(Role.VIEWER, sub="test-viewer"))
+
+
+@pytest.fixture
+def analyst() -> dict[str, str]:
+    """Headers of an ANALYST (writes assessments, risks, measurements)."""
+    return bearer(signed_jwt(Role.ANALYST, sub="test-analyst"))
+
+
+@pytest.fixture
+def admin() -> dict[str, str]:
+    """Headers of an ADMIN (what the ``http`` fixture sends by default)."""
+    return bearer(signed_jwt(Role.ADMIN, sub="test-admin"))
 
 
 class GraphQLClient:
@@ -63,14 +112,28 @@ class GraphQLClient:
         return answer["errors"][0]
 
 
-@pytest.fixture
-async def http(settings: IntegraSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the one-process stack (gateway + services) over nx-27017."""
+@contextlib.asynccontextmanager
+async def stack_client(
+    settings: IntegraSettings, headers: Mapping[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A started one-process stack over ``settings`` and a client for it sending ``headers``."""
     app = create_stack_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://integra") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://integra", headers=dict(headers or {})
+        ) as client:
             yield client
+
+
+@pytest.fixture
+async def http(
+    settings: IntegraSettings, admin: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the one-process stack (gateway + services) over nx-27017, sending
+    an ADMIN credential on every request (pass other ``headers=`` to act as someone else)."""
+    async with stack_client(settings, admin) as client:
+        yield client
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 import strawberry
 
 from gateway.context import Info
+from gateway.idempotency import EXPECTED_VERSION_DESCRIPTION, IdempotencyKey, idempotency_headers
 from gateway.loaders import risk_params
 from gateway.types.common import DeletePayload, page_args, wire_body, wire_time
 from gateway.types.scoring import Shop, SortOrder
@@ -526,6 +527,9 @@ class UpdateRiskInput:
     residual: RiskAssessmentInput | None = strawberry.UNSET
     next_review_at: date | None = strawberry.UNSET
     reason: str | None = strawberry.UNSET
+    expected_version: int | None = strawberry.field(
+        default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
+    )
 
 
 @strawberry.input(description="A lifecycle transition, with who and why.")
@@ -533,6 +537,9 @@ class ChangeRiskStatusInput:
     status: RiskStatus
     reason: str
     changed_by: str
+    expected_version: int | None = strawberry.field(
+        default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
+    )
 
 
 @strawberry.input(description="A new mitigation action.")
@@ -541,6 +548,9 @@ class AddMitigationActionInput:
     changed_by: str
     owner: str | None = strawberry.UNSET
     due_at: date | None = strawberry.UNSET
+    expected_version: int | None = strawberry.field(
+        default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
+    )
 
 
 @strawberry.input(description="Fields of a mitigation action to change; done completes it.")
@@ -551,6 +561,9 @@ class UpdateMitigationActionInput:
     due_at: date | None = strawberry.UNSET
     done: bool | None = strawberry.UNSET
     reason: str | None = strawberry.UNSET
+    expected_version: int | None = strawberry.field(
+        default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
+    )
 
 
 @strawberry.input(description="A custom monitoring rule.")
@@ -765,10 +778,13 @@ def _risk_path(id: strawberry.ID, field: str = "id") -> dict[str, str]:
 @strawberry.type
 class RiskMutation:
     @strawberry.mutation(description="Add a risk to a shop's register (status IDENTIFIED).")
-    async def create_risk(self, info: Info, input: CreateRiskInput) -> Risk:
+    async def create_risk(
+        self, info: Info, input: CreateRiskInput, idempotency_key: IdempotencyKey = None
+    ) -> Risk:
+        headers = idempotency_headers(idempotency_key)
         body = wire_body(input)
         body["shopId"] = await require_scope(info, body["shopId"], "input.shopId")
-        answer = await info.context.clients.risk.call("POST", "/risks", body=body)
+        answer = await info.context.clients.risk.call("POST", "/risks", body=body, headers=headers)
         return Risk.from_wire(answer)
 
     @strawberry.mutation(description="Change a risk's texts, owner, assessments or review date.")
@@ -789,13 +805,18 @@ class RiskMutation:
 
     @strawberry.mutation(description="Add a mitigation action to a risk.")
     async def add_mitigation_action(
-        self, info: Info, risk_id: strawberry.ID, input: AddMitigationActionInput
+        self,
+        info: Info,
+        risk_id: strawberry.ID,
+        input: AddMitigationActionInput,
+        idempotency_key: IdempotencyKey = None,
     ) -> Risk:
         answer = await info.context.clients.risk.call(
             "POST",
             "/risks/{risk_id}/actions",
             path=_risk_path(risk_id, "riskId"),
             body=wire_body(input),
+            headers=idempotency_headers(idempotency_key),
         )
         return Risk.from_wire(answer)
 
@@ -815,9 +836,11 @@ class RiskMutation:
 
     @strawberry.mutation(description="Create a custom monitoring rule.")
     async def create_monitoring_rule(
-        self, info: Info, input: CreateMonitoringRuleInput
+        self, info: Info, input: CreateMonitoringRuleInput, idempotency_key: IdempotencyKey = None
     ) -> MonitoringRule:
-        answer = await info.context.clients.risk.call("POST", "/rules", body=wire_body(input))
+        answer = await info.context.clients.risk.call(
+            "POST", "/rules", body=wire_body(input), headers=idempotency_headers(idempotency_key)
+        )
         return MonitoringRule.from_wire(answer)
 
     @strawberry.mutation(description="Change a monitoring rule (built-in ones too).")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from gateway.context import Info
+from gateway.idempotency import EXPECTED_VERSION_DESCRIPTION, IdempotencyKey, idempotency_headers
 from gateway.types.common import DeletePayload, page_args, to_wire, wire_body, wire_time
 from services.runtime.errors import IntegraError
 from services.runtime.wire import check_id
 from services.scoring import domain, models
 
 if TYPE_CHECKING:
+    from gateway.types.kpi import KpiGrain, KpiLatest, KpiSeries
     from gateway.types.risk import (
         AssessmentKind,
         RiskFilter,
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 
 Record = dict[str, Any]
 _RISK = "gateway.types.risk"
+_KPI = "gateway.types.kpi"
 
 # The services' enums are the public codes; registering them keeps one definition of each.
 strawberry.enum(domain.Criterion, description="A criterion of the Sherdani method.")
@@ -234,6 +239,9 @@ class Shop:
     segment: str | None
     created_at: datetime
     updated_at: datetime
+    version: int = strawberry.field(
+        description="Grows by one with every change; send it as expectedVersion to update."
+    )
 
     @classmethod
     def from_wire(cls, record: Record) -> Shop:
@@ -245,6 +253,7 @@ class Shop:
             segment=record["segment"],
             created_at=wire_time(record["createdAt"]),
             updated_at=wire_time(record["updatedAt"]),
+            version=record["version"],
         )
 
     @classmethod
@@ -278,7 +287,10 @@ class Shop:
             offset=answer["offset"],
         )
 
-    @strawberry.field(description="The shop's risks, filtered; largest inherent score first.")
+    @strawberry.field(
+        description="The shop's risks, filtered; largest inherent score first. Null (with an "
+        "error) when the risk service cannot answer: the shop's other fields still come."
+    )
     async def risks(
         self,
         info: Info,
@@ -287,24 +299,61 @@ class Shop:
         order: SortOrder | None = None,
         limit: int = 20,
         offset: int = 0,
-    ) -> Annotated[RiskPage, strawberry.lazy(_RISK)]:
+    ) -> Annotated[RiskPage, strawberry.lazy(_RISK)] | None:
         from gateway.types.risk import shop_risks
 
         return await shop_risks(info, str(self.id), filter, sort, order, limit, offset)
 
-    @strawberry.field(description="The 5 × 5 matrix of the shop's open risks (default INHERENT).")
+    @strawberry.field(
+        description="The 5 × 5 matrix of the shop's open risks (default INHERENT); null (with "
+        "an error) when the risk service cannot answer."
+    )
     async def risk_matrix(
         self, info: Info, kind: Annotated[AssessmentKind, strawberry.lazy(_RISK)] | None = None
-    ) -> Annotated[RiskMatrix, strawberry.lazy(_RISK)]:
+    ) -> Annotated[RiskMatrix, strawberry.lazy(_RISK)] | None:
         from gateway.types.risk import shop_risk_matrix
 
         return await shop_risk_matrix(info, str(self.id), kind)
 
-    @strawberry.field(description="The shop's integration roadmap.")
-    async def roadmap(self, info: Info) -> Annotated[Roadmap, strawberry.lazy(_RISK)]:
+    @strawberry.field(
+        description="The shop's integration roadmap; null (with an error) when the risk "
+        "service cannot answer."
+    )
+    async def roadmap(self, info: Info) -> Annotated[Roadmap, strawberry.lazy(_RISK)] | None:
         from gateway.types.risk import shop_roadmap
 
         return await shop_roadmap(info, str(self.id))
+
+    @strawberry.field(
+        description="Latest value and status of the shop's KPIs: each KPI it has a measurement "
+        "or a target for, or the KPIs named in codes. Null (with an error) when the kpi service "
+        "cannot answer."
+    )
+    async def kpis(
+        self, info: Info, codes: list[str] | None = None
+    ) -> list[Annotated[KpiLatest, strawberry.lazy(_KPI)]] | None:
+        from gateway.types.kpi import shop_kpis
+
+        return await shop_kpis(info, str(self.id), codes)
+
+    @strawberry.field(
+        description="A KPI's series for the shop, as recorded (default) or rolled up to week, "
+        "month or quarter; from/to bound the period starts. Null (with an error) when the kpi "
+        "service cannot answer."
+    )
+    async def kpi_series(
+        self,
+        info: Info,
+        kpi_code: str,
+        grain: Annotated[KpiGrain, strawberry.lazy(_KPI)] | None = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+    ) -> Annotated[KpiSeries, strawberry.lazy(_KPI)] | None:
+        from gateway.types.kpi import KpiGrain, shop_kpi_series
+
+        return await shop_kpi_series(
+            info, str(self.id), kpi_code, grain or KpiGrain.RECORDED, from_, to
+        )
 
 
 @strawberry.type(description="A page of shops.")
@@ -368,6 +417,9 @@ class UpdateShopInput:
     name: str | None = strawberry.UNSET
     url: str | None = strawberry.UNSET
     segment: str | None = strawberry.UNSET
+    expected_version: int | None = strawberry.field(
+        default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
+    )
 
 
 @strawberry.input(description="The eight weights of a profile; they must sum to 1.")
@@ -469,6 +521,24 @@ def _ranking(answer: Record) -> Ranking:
     )
 
 
+_SCORE_FIELDS = frozenset({"score", "advice"})
+
+
+def _selects_score(selections: Sequence[Selection]) -> bool:
+    """Whether a shop page's selection asks for a shop's ``score`` or ``advice`` (through
+    ``items`` and fragments), so the page can bring the scores along in the same call."""
+    for selection in selections:
+        if isinstance(selection, SelectedField) and selection.name in ("shops", "items"):
+            if _selects_score(selection.selections):
+                return True
+        elif isinstance(selection, SelectedField):
+            if selection.name in _SCORE_FIELDS:
+                return True
+        elif _selects_score(selection.selections):
+            return True
+    return False
+
+
 @strawberry.type
 class ScoringQuery:
     @strawberry.field(description="A shop by id; null if there is none.")
@@ -485,10 +555,19 @@ class ScoringQuery:
         sort: ShopSort = models.ShopSort.NAME,
         order: SortOrder = models.SortOrder.ASC,
     ) -> ShopPage:
-        params: dict[str, str | int] = {**page_args(limit, offset), "sort": sort, "order": order}
+        params: dict[str, str | int | bool] = {
+            **page_args(limit, offset),
+            "sort": sort,
+            "order": order,
+        }
+        with_score = _selects_score(info.selected_fields)
+        if with_score:
+            params["withScore"] = True
         answer = await info.context.clients.scoring.call("GET", "/shops", params=params)
         for record in answer["items"]:
             info.context.scoring.shop.prime(record["id"], record)
+        if with_score:
+            info.context.scoring.prime_scores(answer["items"])
         return ShopPage(
             items=[Shop.from_wire(s) for s in answer["items"]],
             total_count=answer["totalCount"],
@@ -529,8 +608,12 @@ class ScoringQuery:
 @strawberry.type
 class ScoringMutation:
     @strawberry.mutation(description="Create a shop.")
-    async def create_shop(self, info: Info, input: CreateShopInput) -> Shop:
-        answer = await info.context.clients.scoring.call("POST", "/shops", body=to_wire(input))
+    async def create_shop(
+        self, info: Info, input: CreateShopInput, idempotency_key: IdempotencyKey = None
+    ) -> Shop:
+        answer = await info.context.clients.scoring.call(
+            "POST", "/shops", body=to_wire(input), headers=idempotency_headers(idempotency_key)
+        )
         return Shop.from_wire(answer)
 
     @strawberry.mutation(description="Change a shop's name, URL or segment.")
@@ -552,9 +635,11 @@ class ScoringMutation:
 
     @strawberry.mutation(description="Create a custom weight profile.")
     async def create_weight_profile(
-        self, info: Info, input: CreateWeightProfileInput
+        self, info: Info, input: CreateWeightProfileInput, idempotency_key: IdempotencyKey = None
     ) -> WeightProfile:
-        answer = await info.context.clients.scoring.call("POST", "/profiles", body=to_wire(input))
+        answer = await info.context.clients.scoring.call(
+            "POST", "/profiles", body=to_wire(input), headers=idempotency_headers(idempotency_key)
+        )
         return WeightProfile.from_wire(answer)
 
     @strawberry.mutation(description="Change a custom profile's weights.")
@@ -572,10 +657,16 @@ class ScoringMutation:
         return DeletePayload(id=strawberry.ID(name), deleted=True)
 
     @strawberry.mutation(description="Record an assessment; SH, bands and advice are computed.")
-    async def record_assessment(self, info: Info, input: RecordAssessmentInput) -> Assessment:
+    async def record_assessment(
+        self, info: Info, input: RecordAssessmentInput, idempotency_key: IdempotencyKey = None
+    ) -> Assessment:
         body = wire_body(input)
         shop_id = check_id(str(body.pop("shopId")), "input.shopId")
         answer = await info.context.clients.scoring.call(
-            "POST", "/shops/{shop_id}/assessments", path={"shop_id": shop_id}, body=body
+            "POST",
+            "/shops/{shop_id}/assessments",
+            path={"shop_id": shop_id},
+            body=body,
+            headers=idempotency_headers(idempotency_key),
         )
         return Assessment.from_wire(answer)

@@ -218,6 +218,16 @@ class SeriesQuery(WireModel):
     to: datetime | None = None
 
 
+class SeriesBatchQuery(WireModel):
+    """Parameters of ``GET /series/batch``: one KPI's series for many scopes at once."""
+
+    shop_ids: list[ScopeId] = Field(min_length=1, max_length=MAX_BATCH)
+    kpi_code: KpiCode
+    grain: Grain = Grain.RECORDED
+    from_: datetime | None = Field(default=None, alias="from")
+    to: datetime | None = None
+
+
 class SeriesPoint(WireModel):
     """One bucket: its combined inputs and the value recomputed from them."""
 
@@ -237,6 +247,12 @@ class Series(WireModel):
     unit: str
     direction: Direction
     points: list[SeriesPoint]
+
+
+class SeriesBatch(WireModel):
+    """One series per requested scope, in the order of the request (duplicates once)."""
+
+    items: list[Series]
 
 
 # --- targets and the latest view -------------------------------------------------------------

@@ -9,13 +9,15 @@ from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from services.kpi import domain, models, profit
 from services.kpi.store import Document, KpiStore, custom_definition
+from services.runtime import idempotency
 from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
 from services.runtime.http import json_response, path_id, query_model, read_model
-from services.runtime.wire import Page
+from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute
+from services.runtime.wire import Page, RecordId
 
 MAX_SERIES_MEASUREMENTS = 10_000
 """The most measurements one series request rolls up (narrow the range for more)."""
@@ -217,16 +219,17 @@ def latest_view(
     definitions: Mapping[str, domain.KpiDefinition],
     kpi_codes: Sequence[str] | None,
 ) -> models.LatestBatch:
-    """One entry per scope (request order): every KPI it has a measurement or a target for,
-    catalogue order first, then custom KPIs by code."""
-    wanted = None if kpi_codes is None else set(kpi_codes)
+    """One entry per scope (request order): every KPI it has a measurement or a target for —
+    or, when ``kpi_codes`` are named, every named KPI that exists (without data: no value,
+    ``NO_DATA`` against a target) — catalogue order first, then custom KPIs by code."""
     latest = {(d["shop_id"], d["kpi_code"]): d for d in latest_docs}
     targets = {(d["shop_id"], d["kpi_code"]): d for d in target_docs}
     items: list[models.ShopLatest] = []
     for shop_id in dict.fromkeys(shop_ids):
-        codes = {k for s, k in (*latest, *targets) if s == shop_id and k in definitions}
-        if wanted is not None:
-            codes &= wanted
+        if kpi_codes is None:
+            codes = {k for s, k in (*latest, *targets) if s == shop_id and k in definitions}
+        else:
+            codes = {k for k in kpi_codes if k in definitions}
         ordered = sorted(codes, key=lambda c: (_CATALOGUE_ORDER.get(c, len(_CATALOGUE_ORDER)), c))
         kpis = [
             latest_kpi(definitions[code], latest.get((shop_id, code)), targets.get((shop_id, code)))
@@ -234,6 +237,42 @@ def latest_view(
         ]
         items.append(models.ShopLatest(shop_id=shop_id, kpis=kpis))
     return models.LatestBatch(items=items)
+
+
+# --- series ---------------------------------------------------------------------------------
+
+
+def _check_series_size(docs: Sequence[Document]) -> None:
+    if len(docs) > MAX_SERIES_MEASUREMENTS:
+        raise ValidationFailed(
+            "from",
+            f"more than {MAX_SERIES_MEASUREMENTS} measurements; narrow the range (from, to)",
+        )
+
+
+def series_out(
+    definition: domain.KpiDefinition, shop_id: str, grain: domain.Grain, docs: Sequence[Document]
+) -> models.Series:
+    """A scope's series of a KPI at ``grain``, rolled up from its measurement documents."""
+    measured = [(d["period_start"], d["period_end"], d["current"]["inputs"]) for d in docs]
+    points = domain.rollup(definition, measured, grain)
+    return models.Series(
+        shop_id=shop_id,
+        kpi_code=definition.code,
+        grain=grain,
+        unit=definition.unit,
+        direction=definition.direction,
+        points=[
+            models.SeriesPoint(
+                period_start=p.start,
+                period_end=p.end,
+                inputs=dict(p.inputs),
+                value=p.value,
+                count=p.count,
+            )
+            for p in points
+        ],
+    )
 
 
 # --- the profit model -----------------------------------------------------------------------
@@ -391,6 +430,7 @@ def kpi_routes(
 
     async def record_measurement(request: Request) -> Response:
         body = await read_model(request, models.MeasurementCreate)
+        key = idempotency.from_request(request, "recordMeasurement", body)
         definition = await store().definition(body.kpi_code)
         try:
             doc = await store().record(
@@ -402,6 +442,7 @@ def kpi_routes(
                 body.source,
                 replace=body.replace,
                 reason=body.reason,
+                key=key,
             )
         except ValidationFailed as error:
             raise _renamed(error, _PERIOD_FIELDS) from None
@@ -438,38 +479,30 @@ def kpi_routes(
         docs = await store().series_measurements(
             query.shop_id, query.kpi_code, query.from_, query.to, MAX_SERIES_MEASUREMENTS
         )
-        if len(docs) > MAX_SERIES_MEASUREMENTS:
-            raise ValidationFailed(
-                "from",
-                f"more than {MAX_SERIES_MEASUREMENTS} measurements; narrow the range (from, to)",
-            )
-        measured = [(d["period_start"], d["period_end"], d["current"]["inputs"]) for d in docs]
-        points = domain.rollup(definition, measured, query.grain)
-        return json_response(
-            models.Series(
-                shop_id=query.shop_id,
-                kpi_code=query.kpi_code,
-                grain=query.grain,
-                unit=definition.unit,
-                direction=definition.direction,
-                points=[
-                    models.SeriesPoint(
-                        period_start=p.start,
-                        period_end=p.end,
-                        inputs=dict(p.inputs),
-                        value=p.value,
-                        count=p.count,
-                    )
-                    for p in points
-                ],
-            )
+        _check_series_size(docs)
+        return json_response(series_out(definition, query.shop_id, query.grain, docs))
+
+    async def series_batch(request: Request) -> Response:
+        query = query_model(request, models.SeriesBatchQuery)
+        _check_range(query.from_, query.to)
+        definition = await store().definition(query.kpi_code)
+        shop_ids = list(dict.fromkeys(query.shop_ids))
+        docs = await store().series_measurements_for(
+            shop_ids, query.kpi_code, query.from_, query.to, MAX_SERIES_MEASUREMENTS
         )
+        _check_series_size(docs)
+        by_shop: dict[str, list[Document]] = {s: [] for s in shop_ids}
+        for doc in docs:
+            by_shop[doc["shop_id"]].append(doc)
+        items = [series_out(definition, s, query.grain, by_shop[s]) for s in shop_ids]
+        return json_response(models.SeriesBatch(items=items))
 
     async def latest(request: Request) -> Response:
         query = query_model(request, models.LatestQuery)
         latest_docs = await store().latest_for(query.shop_ids)
         target_docs = await store().targets_for(query.shop_ids)
         codes = {d["kpi_code"] for d in (*latest_docs, *target_docs)}
+        codes.update(query.kpi_codes or ())
         definitions = await store().definitions(sorted(codes))
         return json_response(
             latest_view(query.shop_ids, latest_docs, target_docs, definitions, query.kpi_codes)
@@ -532,21 +565,157 @@ def kpi_routes(
         body = await read_model(request, models.FinancialIn)
         return json_response(financial_out(body))
 
+    target_path = {"shop_id": models.ScopeId, "kpi_code": str}
     return [
-        Route("/catalogue", list_catalogue, methods=["GET"]),
-        Route("/catalogue", create_kpi, methods=["POST"]),
-        Route("/catalogue/{code}", get_kpi, methods=["GET"]),
-        Route("/catalogue/{code}", delete_kpi, methods=["DELETE"]),
-        Route("/measurements", record_measurement, methods=["POST"]),
-        Route("/measurements", list_measurements, methods=["GET"]),
-        Route("/measurements/{measurement_id}", get_measurement, methods=["GET"]),
-        Route("/series", series, methods=["GET"]),
-        Route("/latest", latest, methods=["GET"]),
-        Route("/targets", list_targets, methods=["GET"]),
-        Route("/targets/{shop_id}/{kpi_code}", put_target, methods=["PUT"]),
-        Route("/targets/{shop_id}/{kpi_code}", get_target, methods=["GET"]),
-        Route("/targets/{shop_id}/{kpi_code}", delete_target, methods=["DELETE"]),
-        Route("/profit", compute_profit, methods=["POST"]),
-        Route("/profit/what-if", what_if, methods=["POST"]),
-        Route("/profit/financial-kpis", financial_kpis, methods=["POST"]),
+        ApiRoute(
+            "/catalogue",
+            list_catalogue,
+            "GET",
+            summary="A page of KPIs (built-ins first), of a level; or the KPIs of `codes`",
+            query=models.CatalogueQuery,
+            response=Page[models.KpiOut] | models.KpiBatch,
+        ),
+        ApiRoute(
+            "/catalogue",
+            create_kpi,
+            "POST",
+            summary="Define a custom KPI",
+            body=models.CustomKpiCreate,
+            response=models.KpiOut,
+            status=201,
+            errors=(409,),
+        ),
+        ApiRoute(
+            "/catalogue/{code}",
+            get_kpi,
+            "GET",
+            summary="One KPI of the catalogue",
+            params={"code": str},
+            response=models.KpiOut,
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/catalogue/{code}",
+            delete_kpi,
+            "DELETE",
+            summary="Delete a custom KPI",
+            params={"code": str},
+            response=models.Deleted,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/measurements",
+            record_measurement,
+            "POST",
+            headers=IDEMPOTENCY_KEY,
+            summary="Record a measurement (201), or replace one with a reason (200)",
+            body=models.MeasurementCreate,
+            response=models.Measurement,
+            status=201,
+            other_statuses=(200,),
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/measurements",
+            list_measurements,
+            "GET",
+            summary="A page of measurements, filtered; or the measurements of `ids`",
+            query=models.MeasurementListQuery,
+            response=Page[models.Measurement] | models.MeasurementBatch,
+        ),
+        ApiRoute(
+            "/measurements/{measurement_id}",
+            get_measurement,
+            "GET",
+            summary="One measurement with its revisions",
+            params={"measurement_id": RecordId},
+            response=models.Measurement,
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/series",
+            series,
+            "GET",
+            summary="A KPI's values over time for a scope",
+            query=models.SeriesQuery,
+            response=models.Series,
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/series/batch",
+            series_batch,
+            "GET",
+            summary="A KPI's values over time for each scope of `shopIds`",
+            query=models.SeriesBatchQuery,
+            response=models.SeriesBatch,
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/latest",
+            latest,
+            "GET",
+            summary="The latest value and status of each KPI of each scope of `shopIds`",
+            query=models.LatestQuery,
+            response=models.LatestBatch,
+        ),
+        ApiRoute(
+            "/targets",
+            list_targets,
+            "GET",
+            summary="A page of a scope's targets",
+            query=models.TargetListQuery,
+            response=Page[models.TargetOut],
+        ),
+        ApiRoute(
+            "/targets/{shop_id}/{kpi_code}",
+            put_target,
+            "PUT",
+            summary="Set a scope's target for a KPI",
+            params=target_path,
+            body=models.TargetPut,
+            response=models.TargetOut,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/targets/{shop_id}/{kpi_code}",
+            get_target,
+            "GET",
+            summary="A scope's target for a KPI",
+            params=target_path,
+            response=models.TargetOut,
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/targets/{shop_id}/{kpi_code}",
+            delete_target,
+            "DELETE",
+            summary="Remove a scope's target for a KPI",
+            params=target_path,
+            response=models.Deleted,
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/profit",
+            compute_profit,
+            "POST",
+            summary="The profit model of one period",
+            body=models.ProfitIndicatorsIn,
+            response=models.ProfitOut,
+        ),
+        ApiRoute(
+            "/profit/what-if",
+            what_if,
+            "POST",
+            summary="What-if analysis between a baseline and a scenario period",
+            body=models.WhatIfIn,
+            response=models.WhatIfOut,
+        ),
+        ApiRoute(
+            "/profit/financial-kpis",
+            financial_kpis,
+            "POST",
+            summary="integration_roi and payback_period from two periods",
+            body=models.FinancialIn,
+            response=models.FinancialOut,
+        ),
     ]

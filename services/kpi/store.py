@@ -42,11 +42,16 @@ from pymongo.errors import DuplicateKeyError
 
 from services.kpi import domain
 from services.runtime.errors import Conflict, NotFound, ValidationFailed
+from services.runtime.idempotency import Idempotency
 
 Document = dict[str, Any]
 
 MAX_REVISIONS = 100
 """The most revisions one measurement keeps (a further replacement is a CONFLICT)."""
+READ_BATCH_SIZE = 10_000
+"""First-batch size of the per-page reads (latest values, targets): a page of 100 shops with
+every KPI fits, so the command count does not grow with the page (MongoDB's default first
+batch is 101 documents)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -257,6 +262,7 @@ class KpiStore:
         *,
         replace: bool = False,
         reason: str | None = None,
+        key: Idempotency | None = None,
     ) -> Document:
         """Validate and store a measurement with the pending event of its revision.
 
@@ -266,6 +272,9 @@ class KpiStore:
         ``reason``): the current revision then moves to ``history`` and the new one gets a new
         event ``"<id>:<revision>"`` (an undelivered event of the old revision is superseded).
         The measurement and its event are one document write.
+
+        With an idempotency ``key`` the revision keeps it (and a new measurement's id derives
+        from it): a retry answers the measurement as stored and writes nothing more.
         """
         start, end = domain.validate_period(period_start, period_end)
         start, end = to_bson_time(start), to_bson_time(end)
@@ -285,7 +294,9 @@ class KpiStore:
             "reason": reason,
             "recorded_at": at,
         }
-        ident = new_id()
+        if key is not None:
+            revision["idempotency"] = key.stamp()
+        ident = key.record_id() if key else new_id()
         doc: Document = {
             "_id": ident,
             "shop_id": shop_id,
@@ -300,10 +311,13 @@ class KpiStore:
         try:
             await self.measurements.insert_one(doc)
         except DuplicateKeyError:
-            key = {"shop_id": shop_id, "kpi_code": definition.code}
+            retried = await self._created_under(ident, key)
+            if retried is not None:
+                return retried
+            scope = {"shop_id": shop_id, "kpi_code": definition.code}
             if not replace:
                 existing = await self.measurements.find_one(
-                    {**key, "period_start": start, "period_end": end}, {"_id": 1}
+                    {**scope, "period_start": start, "period_end": end}, {"_id": 1}
                 )
                 ident = existing["_id"] if existing else "?"
                 raise Conflict(
@@ -312,18 +326,41 @@ class KpiStore:
                     f"{end.isoformat()}) is recorded already (measurement {ident}); "
                     "send replace: true with a reason to replace it",
                 ) from None
-            doc = await self._replace(key, start, end, revision)
+            doc = await self._replace(scope, start, end, revision, key)
         await self.apply_views(doc)
         return doc
 
+    async def _created_under(self, ident: str, key: Idempotency | None) -> Document | None:
+        """The measurement a keyed request created already (a retry answers it), or ``None``;
+        the key used for a different request is a CONFLICT."""
+        if key is None:
+            return None
+        existing = await self.measurements.find_one({"_id": ident})
+        if existing is None:
+            return None
+        revision = _revision_under(existing, key)
+        if revision is None:
+            return None
+        key.check_same_request(revision)
+        return existing
+
     async def _replace(
-        self, key: Document, start: datetime, end: datetime, revision: Document
+        self,
+        scope: Document,
+        start: datetime,
+        end: datetime,
+        revision: Document,
+        key: Idempotency | None,
     ) -> Document:
-        query = {**key, "period_start": start, "period_end": end}
+        query = {**scope, "period_start": start, "period_end": end}
         for _ in range(_REPLACE_ATTEMPTS):
             existing = await self.measurements.find_one(query)
             if existing is None:  # pragma: no cover - measurements are never deleted
-                raise NotFound("measurement", f"{key} {start.isoformat()}")
+                raise NotFound("measurement", f"{scope} {start.isoformat()}")
+            applied = _revision_under(existing, key) if key else None
+            if key is not None and applied is not None:
+                key.check_same_request(applied)
+                return existing
             old = existing["current"]
             if old["revision"] >= MAX_REVISIONS:
                 raise Conflict("replace", f"a measurement keeps at most {MAX_REVISIONS} revisions")
@@ -457,15 +494,38 @@ class KpiStore:
         )
         return [d async for d in cursor]
 
+    async def series_measurements_for(
+        self,
+        shop_ids: Sequence[str],
+        kpi_code: str,
+        start_from: datetime | None,
+        start_to: datetime | None,
+        cap: int,
+    ) -> list[Document]:
+        """Up to ``cap + 1`` measurements of a KPI for several scopes, by scope and period
+        start (one query, whatever the number of scopes)."""
+        query = self._period_query(None, kpi_code, start_from, start_to)
+        query["shop_id"] = {"$in": list(shop_ids)}
+        projection = {"shop_id": 1, "period_start": 1, "period_end": 1, "current": 1}
+        cursor = (
+            self.measurements.find(query, projection)
+            .sort([("shop_id", ASCENDING), ("period_start", ASCENDING), ("period_end", ASCENDING)])
+            .limit(cap + 1)
+        )
+        return [d async for d in cursor]
+
     # --- the latest view and targets ---------------------------------------------------------
 
     async def latest_for(self, shop_ids: Sequence[str]) -> list[Document]:
-        """The latest measurement of every KPI of the given scopes (one command)."""
-        return [d async for d in self.latest.find({"shop_id": {"$in": list(shop_ids)}})]
+        """The latest measurement of every KPI of the given scopes (one command: the batch
+        holds a whole page of shops, so no ``getMore`` follows the first 101 documents)."""
+        cursor = self.latest.find({"shop_id": {"$in": list(shop_ids)}}, batch_size=READ_BATCH_SIZE)
+        return [d async for d in cursor]
 
     async def targets_for(self, shop_ids: Sequence[str]) -> list[Document]:
         """Every target of the given scopes (one command)."""
-        return [d async for d in self.targets.find({"shop_id": {"$in": list(shop_ids)}})]
+        cursor = self.targets.find({"shop_id": {"$in": list(shop_ids)}}, batch_size=READ_BATCH_SIZE)
+        return [d async for d in cursor]
 
     async def put_target(
         self,
@@ -619,6 +679,14 @@ class KpiStore:
             cursor = collection.find(query, {"outbox": 1}).sort("outbox.created_at", 1).limit(1)
             oldest = (await anext(cursor))["outbox"]["created_at"]
         return count, oldest
+
+
+def _revision_under(doc: Mapping[str, Any], key: Idempotency) -> Document | None:
+    """The revision of a measurement that was recorded under ``key``, if any."""
+    for revision in (doc["current"], *doc.get("history", [])):
+        if revision.get("idempotency", {}).get("key") == key.key:
+            return dict(revision)
+    return None
 
 
 def custom_definition(doc: Mapping[str, Any]) -> domain.KpiDefinition:

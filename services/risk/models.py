@@ -24,6 +24,7 @@ from services.risk.domain import (
     StageCode,
     StageStatus,
 )
+from services.runtime.concurrency import ExpectedVersion
 from services.runtime.wire import ID_PATTERN, LongText, PageQuery, RecordId, ShortText, WireModel
 
 PLATFORM = "platform"
@@ -170,6 +171,7 @@ class RiskUpdate(WireModel):
     next_review_at: date | None = None
     changed_by: ShortText
     reason: Reason | None = None
+    expected_version: ExpectedVersion | None = None
 
 
 class StatusChange(WireModel):
@@ -178,6 +180,7 @@ class StatusChange(WireModel):
     status: RiskStatus
     reason: Reason
     changed_by: ShortText
+    expected_version: ExpectedVersion | None = None
 
 
 class ActionCreate(WireModel):
@@ -187,6 +190,7 @@ class ActionCreate(WireModel):
     owner: ShortText | None = None
     due_at: date | None = None
     changed_by: ShortText
+    expected_version: ExpectedVersion | None = None
 
 
 class ActionUpdate(WireModel):
@@ -198,6 +202,7 @@ class ActionUpdate(WireModel):
     done: bool | None = None
     changed_by: ShortText
     reason: Reason | None = None
+    expected_version: ExpectedVersion | None = None
 
 
 class MitigationAction(WireModel):

@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from services.risk import domain, models
 from services.risk.models import EscalationSource, HistoryAction
@@ -44,10 +44,14 @@ from services.risk.store import (
     stages_of,
     today,
 )
-from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
+from services.runtime import idempotency
+from services.runtime.concurrency import check_version
+from services.runtime.errors import Conflict, ErrorCode, IntegraError, ValidationFailed
 from services.runtime.http import json_response, path_id, query_model, read_model
+from services.runtime.idempotency import Idempotency
 from services.runtime.metrics import RISK_ESCALATIONS
-from services.runtime.wire import Page, wire_alias
+from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute, DeletedById
+from services.runtime.wire import Page, RecordId, wire_alias
 
 NO_DATA_RULE_ID = "no-kpi-data-30d"
 SLIPPAGE_RULE_ID = "roadmap-slippage"
@@ -458,10 +462,25 @@ def _with_actions(actions: list[Document]) -> Document:
 
 
 def add_action(
-    doc: Document, body: models.ActionCreate, action_id: str, at: datetime
-) -> RiskChange:
-    """Append a mitigation action (``action_id`` is fixed by the caller, so retries reuse it)."""
-    action = {
+    doc: Document,
+    body: models.ActionCreate,
+    action_id: str,
+    at: datetime,
+    key: Idempotency | None = None,
+) -> RiskChange | None:
+    """Append a mitigation action (``action_id`` is fixed by the caller, so retries reuse it).
+
+    ``None`` when the action exists already: a request with an idempotency ``key`` (whose
+    action id derives from the key) that was applied before; the same key sent with another
+    request is a CONFLICT.
+    """
+    existing = next((a for a in doc["actions"] if a["id"] == action_id), None)
+    if existing is not None:
+        if key is None:
+            raise Conflict("actionId", f"mitigation action {action_id!r} exists already")
+        key.check_same_request(existing)
+        return None
+    action: Document = {
         "id": action_id,
         "text": body.text,
         "owner": body.owner,
@@ -470,6 +489,8 @@ def add_action(
         "done_at": None,
         "created_at": at,
     }
+    if key is not None:
+        action["idempotency"] = key.stamp()
     changes = [change(f"actions.{action_id}.text", None, body.text)]
     if body.due_at:
         changes.append(change(f"actions.{action_id}.dueAt", None, body.due_at))
@@ -634,7 +655,8 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
 
     async def create_risk(request: Request) -> Response:
         body = await read_model(request, models.RiskCreate)
-        doc = await store().insert_risk(new_risk(body, now()))
+        key = idempotency.from_request(request, "createRisk", body)
+        doc = await store().insert_risk(new_risk(body, now()), key)
         return json_response(risk_out(doc, today()), status=201)
 
     async def list_risks(request: Request) -> Response:
@@ -685,31 +707,55 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
         doc = await store().get_risk(path_id(request, "risk_id"), "risk_id")
         return json_response(risk_out(doc, today()))
 
-    async def modify(request: Request, mutate: Callable[[Document], RiskChange | None]) -> Response:
+    async def modify(
+        request: Request,
+        mutate: Callable[[Document], RiskChange | None],
+        expected_version: int | None,
+    ) -> Response:
         risk_id = path_id(request, "risk_id")
-        doc, _ = await store().modify_risk(risk_id, mutate, field_name="risk_id")
+        doc, _ = await store().modify_risk(
+            risk_id, mutate, field_name="risk_id", expected_version=expected_version
+        )
         return json_response(risk_out(doc, today()))
 
     async def update_risk(request: Request) -> Response:
         body = await read_model(request, models.RiskUpdate)
         at = now()
-        return await modify(request, lambda doc: update_change(doc, body, at))
+        return await modify(
+            request, lambda doc: update_change(doc, body, at), body.expected_version
+        )
 
     async def change_status(request: Request) -> Response:
         body = await read_model(request, models.StatusChange)
         at = now()
-        return await modify(request, lambda doc: status_change(doc, body, at))
+        return await modify(
+            request, lambda doc: status_change(doc, body, at), body.expected_version
+        )
 
     async def create_action(request: Request) -> Response:
+        risk_id = path_id(request, "risk_id")
         body = await read_model(request, models.ActionCreate)
-        at, action_id = now(), new_id()
-        return await modify(request, lambda doc: add_action(doc, body, action_id, at))
+        key = idempotency.from_request(request, "addMitigationAction", body, {"riskId": risk_id})
+        at = now()
+        action_id = key.record_id(risk_id) if key else new_id()
+
+        def mutate(doc: Document) -> RiskChange | None:
+            # A retried keyed request finds its action applied and answers the risk as it is:
+            # its expectedVersion was met by the first attempt, so it is checked on writes only.
+            added = add_action(doc, body, action_id, at, key)
+            if added is not None:
+                check_version("risk", risk_id, doc["version"], body.expected_version)
+            return added
+
+        return await modify(request, mutate, None)
 
     async def patch_action(request: Request) -> Response:
         action_id = path_id(request, "action_id")
         body = await read_model(request, models.ActionUpdate)
         at = now()
-        return await modify(request, lambda doc: update_action(doc, action_id, body, at))
+        return await modify(
+            request, lambda doc: update_action(doc, action_id, body, at), body.expected_version
+        )
 
     # views
 
@@ -756,10 +802,11 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
 
     async def create_rule(request: Request) -> Response:
         body = await read_model(request, models.RuleCreate)
+        key = idempotency.from_request(request, "createMonitoringRule", body)
         with wire_fields():
             rule = domain.validate_rule(new_id(), **body.model_dump())
         doc = await store().insert_rule(
-            {**rule_fields(rule), "built_in": False, "created_at": now()}
+            {**rule_fields(rule), "built_in": False, "created_at": now()}, key
         )
         return json_response(rule_out(doc), status=201)
 
@@ -838,27 +885,207 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
         outcomes = await escalate_slips(shop_id, stored.get(shop_id) or {})
         return json_response(models.SlippageCheck(shop_id=shop_id, escalations=outcomes))
 
+    risk_path = {"risk_id": RecordId}
+    scope_path = {"shop_id": models.ShopScope}
+    rule_path = {"rule_id": models.RuleId}
     return [
-        Route("/catalogue", get_catalogue, methods=["GET"]),
-        Route("/risks", create_risk, methods=["POST"]),
-        Route("/risks", list_risks, methods=["GET"]),
-        Route("/risks/{risk_id}", get_risk, methods=["GET"]),
-        Route("/risks/{risk_id}", update_risk, methods=["PATCH"]),
-        Route("/risks/{risk_id}/status", change_status, methods=["POST"]),
-        Route("/risks/{risk_id}/actions", create_action, methods=["POST"]),
-        Route("/risks/{risk_id}/actions/{action_id}", patch_action, methods=["PATCH"]),
-        Route("/matrix", matrices, methods=["GET"]),
-        Route("/summary", summaries, methods=["GET"]),
-        Route("/overdue", overdue, methods=["GET"]),
-        Route("/rules", list_rules, methods=["GET"]),
-        Route("/rules", create_rule, methods=["POST"]),
-        Route("/rules/{rule_id}", get_rule, methods=["GET"]),
-        Route("/rules/{rule_id}", update_rule, methods=["PATCH"]),
-        Route("/rules/{rule_id}", delete_rule, methods=["DELETE"]),
-        Route("/escalations", kpi_event, methods=["POST"]),
-        Route("/escalations/no-data", no_data_event, methods=["POST"]),
-        Route("/roadmaps", roadmaps, methods=["GET"]),
-        Route("/shops/{shop_id}/roadmap", get_roadmap, methods=["GET"]),
-        Route("/shops/{shop_id}/roadmap/check", check_slippage, methods=["POST"]),
-        Route("/shops/{shop_id}/roadmap/{stage}", update_stage, methods=["PATCH"]),
+        ApiRoute(
+            "/catalogue",
+            get_catalogue,
+            "GET",
+            summary="Risk groups, categories and roadmap stages",
+            response=models.Catalogue,
+        ),
+        ApiRoute(
+            "/risks",
+            create_risk,
+            "POST",
+            headers=IDEMPOTENCY_KEY,
+            summary="Add a risk to a shop's register",
+            body=models.RiskCreate,
+            response=models.Risk,
+            status=201,
+            errors=(409,),
+        ),
+        ApiRoute(
+            "/risks",
+            list_risks,
+            "GET",
+            summary="A page of risks; a page per shop of `shopIds`; or the risks of `ids`",
+            query=models.RiskListQuery,
+            response=Page[models.Risk] | models.RiskBatch | models.ShopRisksBatch,
+        ),
+        ApiRoute(
+            "/risks/{risk_id}",
+            get_risk,
+            "GET",
+            summary="One risk with its history",
+            params=risk_path,
+            response=models.Risk,
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/risks/{risk_id}",
+            update_risk,
+            "PATCH",
+            summary="Change a risk's fields and assessments",
+            params=risk_path,
+            body=models.RiskUpdate,
+            response=models.Risk,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/risks/{risk_id}/status",
+            change_status,
+            "POST",
+            summary="Move a risk through its lifecycle",
+            params=risk_path,
+            body=models.StatusChange,
+            response=models.Risk,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/risks/{risk_id}/actions",
+            create_action,
+            "POST",
+            headers=IDEMPOTENCY_KEY,
+            summary="Add a mitigation action to a risk",
+            params=risk_path,
+            body=models.ActionCreate,
+            response=models.Risk,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/risks/{risk_id}/actions/{action_id}",
+            patch_action,
+            "PATCH",
+            summary="Change or complete a mitigation action",
+            params={**risk_path, "action_id": RecordId},
+            body=models.ActionUpdate,
+            response=models.Risk,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/matrix",
+            matrices,
+            "GET",
+            summary="The 5 × 5 matrix of the open risks of each shop of `shopIds`",
+            query=models.ViewQuery,
+            response=models.MatrixBatch,
+        ),
+        ApiRoute(
+            "/summary",
+            summaries,
+            "GET",
+            summary="Open risks by group and level for each shop of `shopIds`",
+            query=models.ViewQuery,
+            response=models.SummaryBatch,
+        ),
+        ApiRoute(
+            "/overdue",
+            overdue,
+            "GET",
+            summary="Overdue reviews and actions of a shop",
+            query=models.OverdueQuery,
+            response=models.Overdue,
+        ),
+        ApiRoute(
+            "/rules",
+            list_rules,
+            "GET",
+            summary="Every monitoring rule",
+            response=list[models.Rule],
+        ),
+        ApiRoute(
+            "/rules",
+            create_rule,
+            "POST",
+            headers=IDEMPOTENCY_KEY,
+            summary="Create a monitoring rule",
+            body=models.RuleCreate,
+            response=models.Rule,
+            status=201,
+            errors=(409,),
+        ),
+        ApiRoute(
+            "/rules/{rule_id}",
+            get_rule,
+            "GET",
+            summary="One monitoring rule",
+            params=rule_path,
+            response=models.Rule,
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/rules/{rule_id}",
+            update_rule,
+            "PATCH",
+            summary="Change a monitoring rule",
+            params=rule_path,
+            body=models.RuleUpdate,
+            response=models.Rule,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/rules/{rule_id}",
+            delete_rule,
+            "DELETE",
+            summary="Delete a monitoring rule",
+            params=rule_path,
+            response=DeletedById,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/escalations",
+            kpi_event,
+            "POST",
+            summary="Apply the monitoring rules to a KPI measurement (idempotent by eventId)",
+            body=models.KpiMeasurementEvent,
+            response=models.EscalationOutcome,
+            errors=(409,),
+        ),
+        ApiRoute(
+            "/escalations/no-data",
+            no_data_event,
+            "POST",
+            summary="Escalate a shop without KPI data for 30 days (idempotent by eventId)",
+            body=models.NoDataEvent,
+            response=models.EscalationOutcome,
+            errors=(409,),
+        ),
+        ApiRoute(
+            "/roadmaps",
+            roadmaps,
+            "GET",
+            summary="The roadmap of each shop of `shopIds`",
+            query=models.ShopIdsQuery,
+            response=models.RoadmapBatch,
+        ),
+        ApiRoute(
+            "/shops/{shop_id}/roadmap",
+            get_roadmap,
+            "GET",
+            summary="A shop's roadmap",
+            params=scope_path,
+            response=models.Roadmap,
+        ),
+        ApiRoute(
+            "/shops/{shop_id}/roadmap/check",
+            check_slippage,
+            "POST",
+            summary="Escalate the stages of a shop's roadmap that slip",
+            params=scope_path,
+            response=models.SlippageCheck,
+            errors=(409,),
+        ),
+        ApiRoute(
+            "/shops/{shop_id}/roadmap/{stage}",
+            update_stage,
+            "PATCH",
+            summary="Change a stage of a shop's roadmap",
+            params={**scope_path, "stage": domain.StageCode},
+            body=models.StageUpdate,
+            response=models.Roadmap,
+            errors=(409,),
+        ),
     ]

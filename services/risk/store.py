@@ -38,12 +38,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.risk import domain
+from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
+from services.runtime.idempotency import Idempotency
 
 Document = dict[str, Any]
 
 SYSTEM_ACTOR = "system"
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 30
 OPEN_STATUSES = sorted(s.value for s in domain.OPEN_STATUSES)
 
 # --- values ---------------------------------------------------------------------------------
@@ -247,10 +249,11 @@ class EventResult:
     escalated: list[str] = field(default_factory=list)
 
 
-def escalated_risk_id(event_id: str, category: domain.RiskCategoryCode) -> str:
-    """The id of the risk an event creates for a category: derived from both, so that a
-    retried creation collides with the first one instead of creating a second risk."""
-    digest = hashlib.sha256(f"{event_id}\x00{category.value}".encode()).hexdigest()
+def escalated_risk_id(shop_id: str, category: domain.RiskCategoryCode, existing: int) -> str:
+    """The id of the risk an escalation creates for a shop's category when it had
+    ``existing`` risks of that category: two events escalating the same category at once both
+    derive the same id, so only one creates a risk and the other raises it."""
+    digest = hashlib.sha256(f"{shop_id}\x00{category.value}\x00{existing}".encode()).hexdigest()
     return digest[:24]
 
 
@@ -263,8 +266,11 @@ def _escalation_marks(item: EscalationItem, event_id: str) -> Document:
     }
 
 
-def escalated_risk(shop_id: str, item: EscalationItem, event_id: str, at: datetime) -> Document:
-    """A risk created by an escalation: IDENTIFIED, seeded by the domain, owner unassigned."""
+def escalated_risk(
+    shop_id: str, item: EscalationItem, event_id: str, at: datetime, existing: int = 0
+) -> Document:
+    """A risk created by an escalation: IDENTIFIED, seeded by the domain, owner unassigned;
+    ``existing`` counts the shop's risks of the category before it (see its id)."""
     inherent = domain.escalation_seed(item.category, item.step)
     created = history_entry(
         SYSTEM_ACTOR,
@@ -279,7 +285,7 @@ def escalated_risk(shop_id: str, item: EscalationItem, event_id: str, at: dateti
         **_escalation_marks(item, event_id),
     )
     return risk_document(
-        risk_id=escalated_risk_id(event_id, item.category),
+        risk_id=escalated_risk_id(shop_id, item.category, existing),
         shop_id=shop_id,
         category=item.category,
         title=item.title,
@@ -428,9 +434,27 @@ class RiskStore:
 
     # --- risks -------------------------------------------------------------------------------
 
-    async def insert_risk(self, doc: Document) -> Document:
-        """Store a new risk."""
-        await self.risks.insert_one(doc)
+    async def insert_risk(self, doc: Document, key: Idempotency | None = None) -> Document:
+        """Store a new risk; with an idempotency ``key`` a retry answers the risk the first
+        attempt created (its id derives from the key)."""
+        return await self._insert_keyed(self.risks, doc, key)
+
+    @staticmethod
+    async def _insert_keyed(
+        collection: AsyncCollection[Document], doc: Document, key: Idempotency | None
+    ) -> Document:
+        if key is None:
+            await collection.insert_one(doc)
+            return doc
+        doc = {**doc, "_id": key.record_id(), "idempotency": key.stamp()}
+        try:
+            await collection.insert_one(doc)
+        except DuplicateKeyError:
+            existing = await collection.find_one({"_id": doc["_id"]})
+            if existing is None:
+                raise
+            key.check_same_request(existing)
+            return existing
         return doc
 
     async def get_risk(self, risk_id: str, field_name: str = "id") -> Document:
@@ -485,16 +509,22 @@ class RiskStore:
         *,
         event_id: str | None = None,
         field_name: str = "id",
+        expected_version: int | None = None,
     ) -> tuple[Document, bool]:
         """Apply ``mutate`` to the current risk and write it if unchanged meanwhile.
 
         ``mutate`` sees the stored document and answers the change (or ``None``: nothing to
         write); domain errors it raises leave the risk untouched. With ``event_id`` the write
-        also records the event on the risk, guarded so that it happens once. Answers the risk
-        as written and whether this call wrote.
+        also records the event on the risk, guarded so that it happens once. With
+        ``expected_version`` a risk at another version is a CONFLICT on ``expectedVersion``
+        (also when a concurrent writer wins the race). Answers the risk as written and whether
+        this call wrote.
         """
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                await contention_pause(attempt)
             doc = await self.get_risk(risk_id, field_name)
+            check_version("risk", risk_id, doc["version"], expected_version)
             change_ = mutate(doc)
             if change_ is None:
                 return doc, False
@@ -504,15 +534,15 @@ class RiskStore:
                 "updated_at": change_.entry["at"],
             }
             guard: Document = {"_id": risk_id, "version": doc["version"]}
-            update: Document = {"$set": fields, "$inc": {"version": 1}}
+            written = {**doc, **fields, "version": doc["version"] + 1}
             if event_id is not None:
                 guard["applied_event_ids"] = {"$nin": [event_id]}
-                update["$push"] = {"applied_event_ids": event_id}
-            result = await self.risks.update_one(guard, update)
+                written["applied_event_ids"] = [*doc["applied_event_ids"], event_id]
+            # A whole replacement, not $set: nx-27017 stores a date written by $set
+            # (updated_at) as a string, which reads back without its time zone.
+            replacement = {k: v for k, v in written.items() if k != "_id"}
+            result = await self.risks.replace_one(guard, replacement)
             if result.matched_count == 1:
-                written = {**doc, **fields, "version": doc["version"] + 1}
-                if event_id is not None:
-                    written["applied_event_ids"] = [*doc["applied_event_ids"], event_id]
                 return written, True
         raise Conflict("id", f"risk {risk_id!r} keeps changing concurrently; retry")
 
@@ -537,17 +567,23 @@ class RiskStore:
         cursor = self.rules.find({"kpi_code": kpi_code, "enabled": True}).sort("_id", ASCENDING)
         return [d async for d in cursor]
 
-    async def insert_rule(self, doc: Document) -> Document:
-        """Store a new rule."""
-        await self.rules.insert_one(doc)
-        return doc
+    async def insert_rule(self, doc: Document, key: Idempotency | None = None) -> Document:
+        """Store a new rule; with an idempotency ``key`` a retry answers the rule the first
+        attempt created."""
+        return await self._insert_keyed(self.rules, doc, key)
 
     async def replace_rule(self, rule_id: str, fields: Document) -> Document:
-        """Overwrite a rule's fields (built-in rules are editable)."""
-        result = await self.rules.update_one({"_id": rule_id}, {"$set": fields})
+        """Overwrite a rule's fields (built-in rules are editable).
+
+        A whole replacement, not ``$set``: nx-27017 stores a date written by ``$set``
+        (``updated_at``) as a string, which reads back without its time zone.
+        """
+        current = await self.get_rule(rule_id)
+        replacement = {k: v for k, v in {**current, **fields}.items() if k != "_id"}
+        result = await self.rules.replace_one({"_id": rule_id}, replacement)
         if result.matched_count == 0:
             raise NotFound("monitoring rule", rule_id)
-        return await self.get_rule(rule_id)
+        return {"_id": rule_id, **replacement}
 
     async def delete_rule(self, rule_id: str) -> None:
         """Delete a custom rule; built-in ones can only be disabled (they would come back)."""
@@ -617,7 +653,13 @@ class RiskStore:
     async def _escalate(
         self, event_id: str, shop_id: str, item: EscalationItem, at: datetime
     ) -> tuple[Document, bool]:
-        """Raise every open risk of the item's category for the shop, or create one."""
+        """Raise every open risk of the item's category for the shop, or create one.
+
+        Creation races with other events of the same shop and category: the created risk's id
+        derives from how many risks of the category the shop had, so of two events that both
+        found none, one inserts and the other collides, looks again and raises that risk.
+        """
+        scope = {"shop_id": shop_id, "category": item.category.value}
         query = {
             "$and": [
                 {"shop_id": shop_id},
@@ -625,16 +667,23 @@ class RiskStore:
                 {"$or": [{"status": {"$in": OPEN_STATUSES}}, {"applied_event_ids": event_id}]},
             ]
         }
-        docs = await self.find_risks(query, risk_sort("CREATED_AT", descending=False))
         changed = False
         created_id: str | None = None
         raised: list[str] = []
-        if not docs:
-            doc = escalated_risk(shop_id, item, event_id, at)
-            created_id = doc["_id"]
-            with contextlib.suppress(DuplicateKeyError):
+        for _ in range(MAX_ATTEMPTS):
+            existing = await self.risks.count_documents(scope)
+            docs = await self.find_risks(query, risk_sort("CREATED_AT", descending=False))
+            if docs:
+                break
+            doc = escalated_risk(shop_id, item, event_id, at, existing)
+            try:
                 await self.insert_risk(doc)
-                changed = True
+            except DuplicateKeyError:
+                continue
+            created_id, changed = doc["_id"], True
+            break
+        else:
+            raise Conflict("eventId", f"risks of {shop_id!r} keep changing concurrently; retry")
         for doc in docs:
             if doc.get("created_by_event") == event_id:
                 created_id = doc["_id"]

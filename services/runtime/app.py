@@ -2,7 +2,8 @@
 
 A :class:`Component` is one service (or the gateway): its routes, how it starts and stops,
 and what its readiness depends on. :func:`build_app` wraps it with what every process has:
-``/healthz``, ``/readyz``, ``/metrics``, request metrics, the error boundary and body limit.
+``/healthz``, ``/readyz``, ``/metrics``, the request id, request metrics, the error boundary
+and body limit.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from services.runtime import mongo
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.http import ErrorBoundary, error_response, json_response
 from services.runtime.metrics import RequestMetricsMiddleware, metrics_response, route_templates
+from services.runtime.openapi import api_routes, openapi_route
+from services.runtime.request_context import RequestIdMiddleware
 from services.runtime.settings import IntegraSettings
 
 log = logging.getLogger("integra")
@@ -164,7 +167,10 @@ def build_app(
     With ``manage_lifecycle`` the app's lifespan starts and stops the component; the
     one-process stack passes ``False`` and drives every component's lifecycle itself.
     """
-    routes = [*component.routes(), *health_routes(component.readiness)]
+    own_routes = component.routes()
+    routes = [*own_routes, *health_routes(component.readiness)]
+    if api_routes(own_routes):
+        routes.append(openapi_route(f"Integra {component.name}", lambda: own_routes))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -176,11 +182,12 @@ def build_app(
             if manage_lifecycle:
                 await component.stop()
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
         middleware=[
+            Middleware(RequestIdMiddleware),
             Middleware(
                 RequestMetricsMiddleware,
                 service=component.name,
@@ -189,3 +196,7 @@ def build_app(
             Middleware(ErrorBoundary, max_body_bytes=settings.max_body_bytes),
         ],
     )
+    # A JSON API answers an unknown path (``/profiles/`` with an empty name) with its JSON
+    # 404, never with a redirect a client would not follow.
+    app.router.redirect_slashes = False
+    return app

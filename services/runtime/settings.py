@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, HttpUrl
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class IntegraSettings(BaseSettings):
@@ -51,6 +51,51 @@ class IntegraSettings(BaseSettings):
         default=1_048_576, ge=1024, description="Largest request body accepted (413 above)."
     )
     sla_seconds: float = Field(default=0.5, gt=0, description="Latency SLA of the platform.")
+    auth_enabled: bool = Field(
+        default=True,
+        description="Require a bearer token on /graphql; false is logged as a WARNING at start.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 secret for JWTs (unset: HS256 tokens are refused)."
+    )
+    jwt_jwks_file: Path | None = Field(
+        default=None, description="JWKS file with the RS256 public keys JWTs are checked with."
+    )
+    jwt_audience: str | None = Field(default=None, description="Required JWT `aud`, if set.")
+    jwt_issuer: str | None = Field(default=None, description="Required JWT `iss`, if set.")
+    max_query_depth: int = Field(default=12, ge=1, le=100, description="Deepest field nesting.")
+    max_query_tokens: int = Field(
+        default=2000, ge=10, le=100_000, description="Most lexical tokens in one document."
+    )
+    max_aliases: int = Field(default=30, ge=0, le=1000, description="Most aliases per document.")
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="GraphQL requests per client and minute, per gateway replica (0: no limit).",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed by CORS (comma-separated; empty: none).",
+    )
+    introspection: bool | None = Field(
+        default=None,
+        description="Allow introspection and `_service` (unset: only in development).",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """``https://a.example, https://b.example`` from the environment → a list."""
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def introspection_enabled(self) -> bool:
+        """Whether introspection (and federation's ``_service``) is answered."""
+        if self.introspection is None:
+            return self.environment == "development"
+        return self.introspection
 
     def database_name(self, service: str) -> str:
         """Name of the database a service owns."""

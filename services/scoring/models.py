@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, BeforeValidator, Field, StringConstraints, field_validator
 
+from services.runtime.concurrency import ExpectedVersion
 from services.runtime.wire import LongText, PageQuery, RecordId, ShortText, WireModel
 from services.scoring.domain import Band, Criterion
 
@@ -42,10 +43,11 @@ class ShopUpdate(WireModel):
     name: ShortText | None = None
     url: AnyHttpUrl | None = None
     segment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    expected_version: ExpectedVersion | None = None
 
 
 class Shop(WireModel):
-    """A shop as the API answers it."""
+    """A shop as the API answers it; ``version`` grows by one with every change."""
 
     id: str
     name: str
@@ -53,6 +55,13 @@ class Shop(WireModel):
     segment: str | None
     created_at: datetime
     updated_at: datetime
+    version: int
+    current_score: Assessment | None = Field(
+        default=None,
+        exclude_if=lambda score: score is None,
+        description="The current assessment: answered only with `withScore=true` (absent when "
+        "the shop has none), so a list with scores is one call",
+    )
 
 
 class ShopSort(StrEnum):
@@ -77,6 +86,9 @@ class ShopListQuery(PageQuery):
     sort: ShopSort = ShopSort.NAME
     order: SortOrder = SortOrder.ASC
     ids: list[RecordId] | None = Field(default=None, max_length=100)
+    with_score: bool = Field(
+        default=False, description="Answer each shop's current assessment as `currentScore`"
+    )
 
 
 class IdsQuery(WireModel):

@@ -7,19 +7,22 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from services.runtime import idempotency
+from services.runtime.concurrency import check_version
 from services.runtime.errors import ValidationFailed
 from services.runtime.http import json_response, path_id, query_model, read_model
-from services.runtime.wire import Page, PageQuery
+from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute, DeletedByName
+from services.runtime.wire import Page, PageQuery, RecordId
 from services.scoring import domain, models
 from services.scoring.store import Document, ScoreStore, new_id, now
 
 # --- documents → wire -----------------------------------------------------------------------
 
 
-def shop_out(doc: Document) -> models.Shop:
-    """The wire form of a shop document."""
+def shop_out(doc: Document, current: Document | None = None) -> models.Shop:
+    """The wire form of a shop document (with its current assessment, if given)."""
     return models.Shop(
         id=doc["_id"],
         name=doc["name"],
@@ -27,6 +30,8 @@ def shop_out(doc: Document) -> models.Shop:
         segment=doc.get("segment"),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
+        version=doc.get("version", 0),
+        current_score=None if current is None else assessment_out(current),
     )
 
 
@@ -146,8 +151,9 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
 
     async def create_shop(request: Request) -> Response:
         body = await read_model(request, models.ShopCreate)
+        key = idempotency.from_request(request, "createShop", body)
         doc = await store().create_shop(
-            body.name, str(body.url) if body.url else None, body.segment
+            body.name, str(body.url) if body.url else None, body.segment, key
         )
         return json_response(shop_out(doc), status=201)
 
@@ -155,13 +161,17 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
         query = query_model(request, models.ShopListQuery)
         if query.ids is not None:
             docs = await store().shops_by_ids(query.ids)
-            return json_response(models.ShopBatch(items=[shop_out(d) for d in docs]))
-        docs, total = await store().list_shops(
-            query.sort.value, query.order is models.SortOrder.DESC, query.limit, query.offset
-        )
+        else:
+            docs, total = await store().list_shops(
+                query.sort.value, query.order is models.SortOrder.DESC, query.limit, query.offset
+            )
+        current = await store().current_of(docs) if query.with_score else {}
+        items = [shop_out(d, current.get(d["_id"])) for d in docs]
+        if query.ids is not None:
+            return json_response(models.ShopBatch(items=items))
         return json_response(
             Page[models.Shop](
-                items=[shop_out(d) for d in docs],
+                items=items,
                 total_count=total,
                 limit=query.limit,
                 offset=query.offset,
@@ -174,14 +184,17 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
     async def update_shop(request: Request) -> Response:
         shop_id = path_id(request, "shop_id")
         body = await read_model(request, models.ShopUpdate)
-        changes = body.model_dump(exclude_unset=True)
+        changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
         if "name" in changes and changes["name"] is None:
             raise ValidationFailed("name", "name cannot be cleared")
         if changes.get("url") is not None:
             changes["url"] = str(changes["url"])
         if not changes:
-            return json_response(shop_out(await store().get_shop(shop_id)))
-        return json_response(shop_out(await store().update_shop(shop_id, changes)))
+            doc = await store().get_shop(shop_id)
+            check_version("shop", shop_id, doc.get("version", 0), body.expected_version)
+            return json_response(shop_out(doc))
+        doc = await store().update_shop(shop_id, changes, body.expected_version)
+        return json_response(shop_out(doc))
 
     async def delete_shop(request: Request) -> Response:
         shop_id = path_id(request, "shop_id")
@@ -197,8 +210,9 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
     async def create_profile(request: Request) -> Response:
         body = await read_model(request, models.ProfileCreate)
         weights = domain.check_weights(body.weights.model_dump())
+        key = idempotency.from_request(request, "createWeightProfile", body)
         doc = await store().create_profile(
-            body.name, body.description, {c.value: w for c, w in weights.items()}
+            body.name, body.description, {c.value: w for c, w in weights.items()}, key
         )
         return json_response(profile_out(doc), status=201)
 
@@ -220,10 +234,10 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
     async def create_assessment(request: Request) -> Response:
         shop_id = path_id(request, "shop_id")
         body = await read_model(request, models.AssessmentCreate)
+        key = idempotency.from_request(request, "createAssessment", body, {"shopId": shop_id})
         await store().get_shop(shop_id)
         profile = await store().get_profile(body.profile, field="profile")
-        doc = build_assessment(shop_id, body, profile)
-        await store().insert_assessment(doc)
+        doc = await store().insert_assessment(build_assessment(shop_id, body, profile), key)
         return json_response(assessment_out(doc), status=201)
 
     async def shop_history(request: Request) -> Response:
@@ -284,21 +298,154 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
             )
         )
 
+    shop_path = {"shop_id": RecordId}
     return [
-        Route("/shops", create_shop, methods=["POST"]),
-        Route("/shops", list_shops, methods=["GET"]),
-        Route("/shops/{shop_id}", get_shop, methods=["GET"]),
-        Route("/shops/{shop_id}", update_shop, methods=["PATCH"]),
-        Route("/shops/{shop_id}", delete_shop, methods=["DELETE"]),
-        Route("/shops/{shop_id}/assessments", create_assessment, methods=["POST"]),
-        Route("/shops/{shop_id}/assessments", shop_history, methods=["GET"]),
-        Route("/profiles", list_profiles, methods=["GET"]),
-        Route("/profiles", create_profile, methods=["POST"]),
-        Route("/profiles/{name}", get_profile, methods=["GET"]),
-        Route("/profiles/{name}", update_profile, methods=["PUT"]),
-        Route("/profiles/{name}", delete_profile, methods=["DELETE"]),
-        Route("/assessments", assessments_batch, methods=["GET"]),
-        Route("/assessments/{assessment_id}", get_assessment, methods=["GET"]),
-        Route("/scores", current_scores, methods=["GET"]),
-        Route("/ranking", ranking, methods=["GET"]),
+        ApiRoute(
+            "/shops",
+            create_shop,
+            "POST",
+            headers=IDEMPOTENCY_KEY,
+            summary="Create a shop (name unique case-insensitively)",
+            body=models.ShopCreate,
+            response=models.Shop,
+            status=201,
+            errors=(409,),
+        ),
+        ApiRoute(
+            "/shops",
+            list_shops,
+            "GET",
+            summary="A page of shops, sorted; or the shops of `ids` (a batch)",
+            query=models.ShopListQuery,
+            response=Page[models.Shop] | models.ShopBatch,
+        ),
+        ApiRoute(
+            "/shops/{shop_id}",
+            get_shop,
+            "GET",
+            summary="One shop",
+            params=shop_path,
+            response=models.Shop,
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/shops/{shop_id}",
+            update_shop,
+            "PATCH",
+            summary="Change a shop's fields",
+            params=shop_path,
+            body=models.ShopUpdate,
+            response=models.Shop,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/shops/{shop_id}",
+            delete_shop,
+            "DELETE",
+            summary="Delete a shop",
+            params=shop_path,
+            response=models.Deleted,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/shops/{shop_id}/assessments",
+            create_assessment,
+            "POST",
+            headers=IDEMPOTENCY_KEY,
+            summary="Record an assessment of a shop",
+            params=shop_path,
+            body=models.AssessmentCreate,
+            response=models.Assessment,
+            status=201,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/shops/{shop_id}/assessments",
+            shop_history,
+            "GET",
+            summary="A page of a shop's assessments, newest first",
+            params=shop_path,
+            query=PageQuery,
+            response=Page[models.Assessment],
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/profiles",
+            list_profiles,
+            "GET",
+            summary="Every weight profile",
+            response=list[models.Profile],
+        ),
+        ApiRoute(
+            "/profiles",
+            create_profile,
+            "POST",
+            headers=IDEMPOTENCY_KEY,
+            summary="Create a custom weight profile",
+            body=models.ProfileCreate,
+            response=models.Profile,
+            status=201,
+            errors=(409,),
+        ),
+        ApiRoute(
+            "/profiles/{name}",
+            get_profile,
+            "GET",
+            summary="One weight profile",
+            params={"name": str},
+            response=models.Profile,
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/profiles/{name}",
+            update_profile,
+            "PUT",
+            summary="New weights of a custom profile",
+            params={"name": str},
+            body=models.ProfileUpdate,
+            response=models.Profile,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/profiles/{name}",
+            delete_profile,
+            "DELETE",
+            summary="Delete a custom profile",
+            params={"name": str},
+            response=DeletedByName,
+            errors=(404, 409),
+        ),
+        ApiRoute(
+            "/assessments",
+            assessments_batch,
+            "GET",
+            summary="The assessments of `ids` (a batch)",
+            query=models.IdsQuery,
+            response=models.AssessmentBatch,
+        ),
+        ApiRoute(
+            "/assessments/{assessment_id}",
+            get_assessment,
+            "GET",
+            summary="One assessment",
+            params={"assessment_id": RecordId},
+            response=models.Assessment,
+            errors=(404,),
+        ),
+        ApiRoute(
+            "/scores",
+            current_scores,
+            "GET",
+            summary="The current assessment of each shop of `shopIds`",
+            query=models.ShopIdsQuery,
+            response=models.AssessmentBatch,
+        ),
+        ApiRoute(
+            "/ranking",
+            ranking,
+            "GET",
+            summary="Shops by current SH with the criterion × shop matrix",
+            query=PageQuery,
+            response=models.Ranking,
+        ),
     ]

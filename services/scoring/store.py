@@ -24,7 +24,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
+from services.runtime.idempotency import Idempotency
 from services.scoring import domain
 
 Document = dict[str, Any]
@@ -37,7 +39,7 @@ _SHOP_SORT_KEYS = {
 }
 
 
-_UPDATE_ATTEMPTS = 5
+_UPDATE_ATTEMPTS = 20
 
 
 def now() -> datetime:
@@ -83,11 +85,16 @@ class ScoreStore:
 
     # --- shops -------------------------------------------------------------------------------
 
-    async def create_shop(self, name: str, url: str | None, segment: str | None) -> Document:
-        """Insert a shop; a name already used (ignoring case) is a CONFLICT on ``name``."""
+    async def create_shop(
+        self, name: str, url: str | None, segment: str | None, key: Idempotency | None = None
+    ) -> Document:
+        """Insert a shop; a name already used (ignoring case) is a CONFLICT on ``name``.
+
+        With an idempotency ``key`` a retry answers the shop the first attempt created.
+        """
         created = now()
         doc: Document = {
-            "_id": new_id(),
+            "_id": key.record_id() if key else new_id(),
             "name": name,
             "name_key": name.casefold(),
             "url": url,
@@ -95,13 +102,32 @@ class ScoreStore:
             "created_at": created,
             "updated_at": created,
             "current": None,
-            "version": 0,
+            "version": 1,
         }
+        if key is not None:
+            doc["idempotency"] = key.stamp()
         try:
             await self.shops.insert_one(doc)
         except DuplicateKeyError:
+            existing = await self._created_under(self.shops, doc["_id"], key)
+            if existing is not None:
+                return existing
             raise _duplicate_name(name) from None
         return doc
+
+    @staticmethod
+    async def _created_under(
+        collection: AsyncCollection[Document], record_id: str, key: Idempotency | None
+    ) -> Document | None:
+        """The record a keyed request created already (its retry answers it), or ``None``;
+        the key used for a different request is a CONFLICT."""
+        if key is None:
+            return None
+        existing = await collection.find_one({"_id": record_id})
+        if existing is None or existing.get("idempotency", {}).get("key") != key.key:
+            return None
+        key.check_same_request(existing)
+        return existing
 
     async def get_shop(self, shop_id: str) -> Document:
         """The shop with this id, or NOT_FOUND."""
@@ -128,17 +154,23 @@ class ScoreStore:
         )
         return [doc async for doc in cursor], await self.shops.count_documents({})
 
-    async def update_shop(self, shop_id: str, changes: Mapping[str, object]) -> Document:
+    async def update_shop(
+        self, shop_id: str, changes: Mapping[str, object], expected_version: int | None = None
+    ) -> Document:
         """Apply ``changes`` (name, url, segment) to a shop and answer it as updated.
 
         A version-guarded ``replace_one``: nx-27017 stores a date written by ``$set`` as a
         string, and its findAndModify hides duplicate-key errors; a replacement keeps dates and
         reports a taken name. The version guard makes a concurrent change (a new current
-        score) win a retry instead of being overwritten.
+        score) win a retry instead of being overwritten; with ``expected_version`` a shop at
+        another version is a CONFLICT on ``expectedVersion`` instead.
         """
-        for _ in range(_UPDATE_ATTEMPTS):
+        for attempt in range(_UPDATE_ATTEMPTS):
+            if attempt:
+                await contention_pause(attempt)
             doc = await self.get_shop(shop_id)
             version = doc.get("version", 0)
+            check_version("shop", shop_id, version, expected_version)
             replacement = {k: v for k, v in doc.items() if k != "_id"}
             replacement.update(changes, updated_at=now(), version=version + 1)
             if "name" in changes:
@@ -175,9 +207,14 @@ class ScoreStore:
         return [doc async for doc in cursor]
 
     async def create_profile(
-        self, name: str, description: str | None, weights: Mapping[str, float]
+        self,
+        name: str,
+        description: str | None,
+        weights: Mapping[str, float],
+        key: Idempotency | None = None,
     ) -> Document:
-        """Insert a custom profile; an existing name is a CONFLICT."""
+        """Insert a custom profile; an existing name is a CONFLICT (unless it was created by
+        this request's idempotency ``key``: a retry answers it)."""
         created = now()
         doc: Document = {
             "_id": name,
@@ -187,9 +224,14 @@ class ScoreStore:
             "created_at": created,
             "updated_at": created,
         }
+        if key is not None:
+            doc["idempotency"] = key.stamp()
         try:
             await self.profiles.insert_one(doc)
         except DuplicateKeyError:
+            existing = await self._created_under(self.profiles, name, key)
+            if existing is not None:
+                return existing
             raise Conflict("name", f"a weight profile named {name!r} exists already") from None
         return doc
 
@@ -220,9 +262,27 @@ class ScoreStore:
 
     # --- assessments -------------------------------------------------------------------------
 
-    async def insert_assessment(self, doc: Document) -> None:
-        """Store an assessment and make it the shop's current score unless a newer one is."""
-        await self.assessments.insert_one(doc)
+    async def insert_assessment(self, doc: Document, key: Idempotency | None = None) -> Document:
+        """Store an assessment and make it the shop's current score unless a newer one is.
+
+        Assessments are immutable once stored. With an idempotency ``key`` the assessment's id
+        derives from it; a retry answers the stored assessment (and completes the shop's
+        current score if the first attempt stopped in between).
+        """
+        if key is not None:
+            doc = {**doc, "_id": key.record_id(), "idempotency": key.stamp()}
+        try:
+            await self.assessments.insert_one(doc)
+        except DuplicateKeyError:
+            existing = await self._created_under(self.assessments, doc["_id"], key)
+            if existing is None:
+                raise
+            doc = existing
+        await self._make_current(doc)
+        return doc
+
+    async def _make_current(self, doc: Document) -> None:
+        """Point the shop's current score at ``doc`` unless it holds a newer one (or it)."""
         snapshot = {
             "assessment_id": doc["_id"],
             "sh": doc["sh"],
@@ -230,6 +290,10 @@ class ScoreStore:
             "criteria": doc["criteria"],
             "at": doc["created_at"],
         }
+        shop = await self.shops.find_one({"_id": doc["shop_id"]}, {"current": 1})
+        current = (shop or {}).get("current") or {}
+        if current.get("assessment_id") == doc["_id"]:
+            return
         await self.shops.update_one(
             # $and, not a top-level $or beside _id: nx-27017 ignores the other conditions then.
             {
@@ -278,6 +342,14 @@ class ScoreStore:
             return []
         by_shop = {doc["shop_id"]: doc for doc in await self.assessments_by_ids(pointers)}
         return [by_shop[i] for i in shop_ids if i in by_shop]
+
+    async def current_of(self, shops: Sequence[Document]) -> dict[str, Document]:
+        """The current assessment of each of these shop documents that has one, by shop id
+        (one command, none when no shop is assessed): the pointers are in the documents."""
+        pointers = [doc["current"]["assessment_id"] for doc in shops if doc.get("current")]
+        if not pointers:
+            return {}
+        return {doc["shop_id"]: doc for doc in await self.assessments_by_ids(pointers)}
 
     async def ranking(self, limit: int, offset: int) -> tuple[list[Document], int]:
         """Assessed shops by current ``SH`` (highest first), and how many are assessed."""

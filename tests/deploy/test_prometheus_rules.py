@@ -6,7 +6,7 @@ from Debian's ``prometheus`` package: ``deploy/install-promtool.sh`` installs it
 tests fail, never skip, when it is missing.
 
 The rule files are also read here (a line-based reader of the rule-file layout, cross-checked
-against promtool's rule count, as the project has no YAML library) to check that every metric
+against promtool's rule count) to check that every metric
 the expressions name is exported by the code or recorded by a rule, that the SLA bucket the
 rules select exists in the histogram, and that every alert has a test where it fires and one
 where it stays silent.
@@ -22,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime.metrics import LATENCY_BUCKETS, REGISTRY
+from services.runtime.metrics import LATENCY_BUCKETS
+from tests.deploy.metrics_contract import code_metrics, series_names
+from tests.deploy.promql import metric_names
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
@@ -107,54 +109,10 @@ def read_rules(path: Path) -> list[Rule]:
 
 ALL_RULES = [rule for path in RULE_FILES for rule in read_rules(path)]
 
-PROMQL_KEYWORDS = frozenset(
-    {
-        "and",
-        "or",
-        "unless",
-        "by",
-        "without",
-        "on",
-        "ignoring",
-        "group_left",
-        "group_right",
-        "bool",
-        "offset",
-        "atan2",
-        "inf",
-        "nan",
-    }
-)
-
-
-def metric_names(expr: str) -> set[str]:
-    """The metric names a PromQL expression selects (not functions, labels or keywords)."""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`', '""', expr)
-    text = re.sub(r"\{[^}]*\}", "{}", text)  # label matchers
-    text = re.sub(r"\[[^\]]*\]", "[]", text)  # ranges and subqueries
-    grouping = r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)"
-    text = re.sub(grouping, " ", text, flags=re.IGNORECASE)
-    names = set()
-    for match in re.finditer(r"(?<![\w.:])([a-zA-Z_:][\w:]*)(\s*\()?", text):
-        name, is_call = match.group(1), match.group(2) is not None
-        if not is_call and name.lower() not in PROMQL_KEYWORDS:
-            names.add(name)
-    return names
-
 
 def exported_series_names() -> set[str]:
-    """Every series name the code's registry exposes, by metric family type."""
-    suffixes = {
-        "counter": ("_total", "_created"),
-        "histogram": ("_bucket", "_count", "_sum", "_created"),
-        "summary": ("", "_count", "_sum", "_created"),
-        "gauge": ("",),
-        "info": ("_info",),
-    }
-    names: set[str] = set()
-    for family in REGISTRY.collect():
-        names.update(family.name + suffix for suffix in suffixes.get(family.type, ("",)))
-    return names
+    """Every series name the code exposes (every module imported, see metrics_contract)."""
+    return {name for spec in code_metrics().values() for name in series_names(spec)}
 
 
 # ------------------------------------------------------------------------------- promtool

@@ -64,10 +64,29 @@ class IntegraProcess:
         self._out.close()
 
 
-def graphql(base_url: str, query: str, variables: dict[str, object] | None = None) -> object:
+def admin_key(data_dir: Path) -> str:
+    """The local ADMIN key that ``integra up`` (or ``integra serve gateway`` with
+    ``INTEGRA_DATA_DIR``) wrote to ``data_dir``."""
+    return (data_dir / "admin-api-key").read_text(encoding="utf-8").strip()
+
+
+def admin_headers(data_dir: Path) -> dict[str, str]:
+    """The ``Authorization`` header with that key."""
+    return {"Authorization": f"Bearer {admin_key(data_dir)}"}
+
+
+def graphql(
+    base_url: str,
+    query: str,
+    variables: dict[str, object] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> object:
     """POST one GraphQL operation; the ``data`` of an answer that must have no errors."""
     answer = httpx.post(
-        f"{base_url}/graphql", json={"query": query, "variables": variables}, timeout=30
+        f"{base_url}/graphql",
+        json={"query": query, "variables": variables},
+        headers=dict(headers or {}),
+        timeout=30,
     ).json()
     assert not answer.get("errors"), answer
     return answer["data"]

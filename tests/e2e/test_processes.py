@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from services.runtime.embedded import free_port
-from tests.e2e.processes import INTEGRA, IntegraProcess, clean_env, graphql
+from tests.e2e.processes import INTEGRA, IntegraProcess, admin_headers, clean_env, graphql
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,8 @@ def test_up_keeps_data_across_restarts_and_seed_is_idempotent(tmp_path: Path) ->
     first = IntegraProcess(["up"], env, tmp_path / "up-1.log")
     try:
         first.wait_ready(base)
-        graphql(base, 'mutation { createShop(input: {name: "Survivor"}) { id } }')
+        auth = admin_headers(tmp_path / "data")
+        graphql(base, 'mutation { createShop(input: {name: "Survivor"}) { id } }', headers=auth)
         for _ in range(2):
             seeded = subprocess.run(
                 [INTEGRA, "seed", "--url", f"{base}/graphql"],
@@ -45,7 +46,7 @@ def test_up_keeps_data_across_restarts_and_seed_is_idempotent(tmp_path: Path) ->
                 check=False,
             )
             assert seeded.returncode == 0, seeded.stdout + seeded.stderr
-        page: Any = graphql(base, SHOPS)
+        page: Any = graphql(base, SHOPS, headers=auth)
         assert page["shops"]["totalCount"] == 6
         assert (tmp_path / "data" / "db").is_dir()
         embedded_port = _embedded_port(tmp_path / "up-1.log")
@@ -58,7 +59,8 @@ def test_up_keeps_data_across_restarts_and_seed_is_idempotent(tmp_path: Path) ->
     second = IntegraProcess(["up"], env, tmp_path / "up-2.log")
     try:
         second.wait_ready(base)
-        page = graphql(base, SHOPS)
+        assert admin_headers(tmp_path / "data") == auth, "the local key is kept across restarts"
+        page = graphql(base, SHOPS, headers=auth)
         shops = {s["name"]: s for s in page["shops"]["items"]}
         assert page["shops"]["totalCount"] == 6
         assert "Survivor" in shops
@@ -101,6 +103,7 @@ def test_components_as_separate_processes(mongo_uri: str, tmp_path: Path) -> Non
         clean_env(
             INTEGRA_PORT=str(gateway_port),
             INTEGRA_SCORING_URL=f"http://127.0.0.1:{scoring_port}",
+            INTEGRA_DATA_DIR=str(tmp_path / "gateway-data"),
             **common,
         ),
         tmp_path / "gateway.log",
@@ -111,16 +114,23 @@ def test_components_as_separate_processes(mongo_uri: str, tmp_path: Path) -> Non
         deadline = time.monotonic() + 30
         while not _port_answers(gateway_port) and time.monotonic() < deadline:
             time.sleep(0.2)
-        created: Any = graphql(base, 'mutation { createShop(input: {name: "Remote"}) { id } }')
+        auth = admin_headers(tmp_path / "gateway-data")
+        created: Any = graphql(
+            base, 'mutation { createShop(input: {name: "Remote"}) { id } }', headers=auth
+        )
         shop_id = created["createShop"]["id"]
         criteria = {"U": 90, "I": 90, "R": 90, "C": 90, "T": 90, "L": 90, "S": 90, "M": 90, "E": 0}
         graphql(
             base,
             "mutation($i: RecordAssessmentInput!) { recordAssessment(input: $i) { id } }",
             {"i": {"shopId": shop_id, "assessor": "net", "criteria": criteria}},
+            headers=auth,
         )
         shop: Any = graphql(
-            base, "query($id: ID!) { shop(id: $id) { score { band } } }", {"id": shop_id}
+            base,
+            "query($id: ID!) { shop(id: $id) { score { band } } }",
+            {"id": shop_id},
+            headers=auth,
         )
         assert shop["shop"]["score"]["band"] == "EXCELLENT"
         metrics = httpx.get(f"http://127.0.0.1:{scoring_port}/metrics").text

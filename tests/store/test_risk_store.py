@@ -295,7 +295,7 @@ async def test_an_interrupted_event_is_resumed_without_raising_twice(store: Risk
     by_category = {o["category"]: o for o in result.outcome}
     assert set(by_category["PERFORMANCE_UX"]["raised_risk_ids"]) == {first["_id"], second["_id"]}
     created = by_category["DATA_QUALITY"]["created_risk_id"]
-    assert created == escalated_risk_id("m-3", C.DATA_QUALITY)
+    assert created == escalated_risk_id(SHOP, C.DATA_QUALITY, 0)
     for risk in (first, second):
         assert (await store.get_risk(risk["_id"]))["inherent"]["likelihood"] == 2
     new = await store.get_risk(created)
@@ -328,7 +328,7 @@ async def test_resuming_after_the_created_risk_was_written_creates_no_second_one
     await store.insert_risk(escalated_risk(SHOP, item(C.COMPLIANCE), "m-4", at))
     result = await store.apply_event("m-4", SHOP, "fp", [])
     assert result.escalated == []
-    assert result.outcome[0]["created_risk_id"] == escalated_risk_id("m-4", C.COMPLIANCE)
+    assert result.outcome[0]["created_risk_id"] == escalated_risk_id(SHOP, C.COMPLIANCE, 0)
     assert await store.risks.count_documents({"category": "COMPLIANCE"}) == 1
 
 

@@ -1,0 +1,1 @@
+"""The Integra benchmark: ``python -m bench`` (see docs/benchmarks.md)."""

@@ -1,0 +1,35 @@
+"""The ``idempotencyKey`` argument of creating mutations, sent to a service as a header.
+
+A client retrying a creating mutation (its answer was lost) sends the same key again and gets
+the record the first attempt created; the service makes that race-safe (see
+:mod:`services.runtime.idempotency`). The gateway checks the key, so a bad one is a
+VALIDATION_ERROR naming ``idempotencyKey`` before anything is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from services.runtime.idempotency import HEADER, check_key
+
+KEY_DESCRIPTION = (
+    "Makes a retry of this mutation answer the record the first attempt created instead of "
+    "creating another (1–128 printable ASCII characters); the same key with a different "
+    "request is a CONFLICT."
+)
+EXPECTED_VERSION_DESCRIPTION = (
+    "The version the change was based on; a record at another version is a CONFLICT on "
+    "expectedVersion and nothing is written."
+)
+
+#: The ``idempotencyKey`` argument of a creating mutation.
+IdempotencyKey = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
+
+
+def idempotency_headers(key: str | None) -> dict[str, str] | None:
+    """The ``Idempotency-Key`` header for ``key`` (``None`` when no key is given)."""
+    if key is None:
+        return None
+    return {HEADER: check_key(key)}

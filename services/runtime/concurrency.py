@@ -1,0 +1,39 @@
+"""Optimistic concurrency: records carry a ``version`` and writers may name the one they read.
+
+Every change of a versioned record (a shop, a risk) is a compare-and-set on the version the
+writer read, so two concurrent writers can never both succeed on the same version: the loser
+re-reads and recomputes its change on fresh data. A client that wants to be told instead (it
+showed the user version 3 and the user's edit must not overwrite somebody else's) sends
+``expectedVersion``; a stale one is a CONFLICT naming ``expectedVersion`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Annotated
+
+from pydantic import Field, StrictInt
+
+from services.runtime.errors import Conflict
+
+FIELD = "expectedVersion"
+
+#: The version a writer read; the change applies only if the record still has it.
+ExpectedVersion = Annotated[StrictInt, Field(ge=0, le=2**53)]
+
+
+def check_version(what: str, ident: str, stored: int, expected: int | None) -> None:
+    """Raise CONFLICT on ``expectedVersion`` unless ``expected`` is unset or ``stored``."""
+    if expected is not None and expected != stored:
+        raise Conflict(
+            FIELD,
+            f"{what} {ident!r} is at version {stored}, not the expected {expected}; "
+            "read it again and reapply the change",
+        )
+
+
+async def contention_pause(attempt: int) -> None:
+    """Wait a short random time before retrying a compare-and-set that lost a race, so that
+    writers which collided do not collide again in lockstep (grows with ``attempt``)."""
+    await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))

@@ -1,0 +1,31 @@
+"""The short soak (30 s) against a real ``integra up``: a steady mixed read/write load with no
+error, a p99 latency after warm-up within 2× the first window's, and RSS growth under 10 %.
+``make reliability`` runs the long version (10 minutes)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from reliability.figures import record
+from reliability.soak import run_soak
+
+SECONDS = float(os.environ.get("INTEGRA_SOAK_SECONDS", "30"))
+RATE = float(os.environ.get("INTEGRA_SOAK_RATE", "10"))
+
+
+@pytest.mark.slow
+def test_a_steady_mixed_load_runs_clean(tmp_path: Path) -> None:
+    figures = run_soak(SECONDS, RATE, tmp_path)
+    record("soak", figures.as_dict())
+    assert figures.requests >= SECONDS * RATE * 0.9, figures.as_dict()
+    assert set(figures.by_kind) == {
+        "read_shops",
+        "read_ranking",
+        "read_risks",
+        "write_assessment",
+        "write_measurement",
+    }
+    assert figures.failures() == [], figures.as_dict()
