@@ -28,10 +28,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.runtime.embedded import free_port
 from services.runtime.metrics import LATENCY_BUCKETS
 from tests.deploy.prometheus_server import PrometheusServer, eventually, scrape_config
-from tests.e2e.processes import IntegraProcess, admin_headers, clean_env
+from tests.e2e.processes import admin_headers, integra_up
 
 pytestmark = pytest.mark.slow
 
@@ -121,17 +120,8 @@ class Stack:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     """``integra up`` on a free port with its own data directory."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    data_dir = tmp_path / "data"
-    env = clean_env(INTEGRA_PORT=str(port), INTEGRA_DATA_DIR=str(data_dir))
-    process = IntegraProcess(["up"], env, tmp_path / "up.log")
-    try:
-        process.wait_ready(base)
+    with integra_up(tmp_path) as (base, data_dir):
         yield Stack(base, api_headers(data_dir))
-        process.interrupt()
-    finally:
-        process.kill()
 
 
 def drive_fast_traffic(stack: Stack, rounds: int) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
+
+from services.runtime.embedded import free_port
 
 INTEGRA = str(Path(sys.executable).with_name("integra"))
 
@@ -62,6 +65,26 @@ class IntegraProcess:
             self.process.kill()
             self.process.wait()
         self._out.close()
+
+
+@contextlib.contextmanager
+def integra_up(workdir: Path, **env: str) -> Iterator[tuple[str, Path]]:
+    """``integra up`` on a free port with its own data directory under ``workdir``, ready:
+    (base URL, data dir). Interrupted (Ctrl-C) at the end, killed if it does not stop."""
+    port = free_port()
+    data_dir = workdir / "data"
+    process = IntegraProcess(
+        ["up"],
+        clean_env(INTEGRA_PORT=str(port), INTEGRA_DATA_DIR=str(data_dir), **env),
+        workdir / "integra.log",
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        process.wait_ready(base)
+        yield base, data_dir
+        process.interrupt()
+    finally:
+        process.kill()
 
 
 def admin_key(data_dir: Path) -> str:

@@ -16,8 +16,7 @@ import pytest
 from playwright.sync_api import Request, Route, sync_playwright
 
 from gateway.graphiql.assets import INSTALL_HINT, assets_installed
-from services.runtime.embedded import free_port
-from tests.e2e.processes import IntegraProcess, admin_headers, clean_env
+from tests.e2e.processes import admin_headers, integra_up
 
 pytestmark = pytest.mark.slow
 
@@ -43,16 +42,8 @@ def integra(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         pytest.fail("Debian's chromium is missing: run `make tools` (apt-get install chromium).")
     if not assets_installed():
         pytest.fail(INSTALL_HINT)
-    port = free_port()
-    data_dir = tmp_path / "data"
-    env = clean_env(INTEGRA_PORT=str(port), INTEGRA_DATA_DIR=str(data_dir))
-    process = IntegraProcess(["up"], env, tmp_path / "integra.log")
-    try:
-        base = f"http://127.0.0.1:{port}"
-        process.wait_ready(base)
-        yield base, data_dir
-    finally:
-        process.kill()
+    with integra_up(tmp_path) as running:
+        yield running
 
 
 def test_graphiql_runs_a_query_with_only_local_assets(integra: tuple[str, Path]) -> None:

@@ -22,8 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.runtime.embedded import free_port
-from tests.e2e.processes import IntegraProcess, admin_headers, admin_key, clean_env
+from tests.e2e.processes import admin_headers, admin_key, integra_up
 
 pytestmark = pytest.mark.slow
 
@@ -48,16 +47,8 @@ def _require_node() -> str:
 @pytest.fixture
 def integra(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``integra up`` on a free port with its own data directory: (base URL, data dir)."""
-    port = free_port()
-    data_dir = tmp_path / "data"
-    env = clean_env(INTEGRA_PORT=str(port), INTEGRA_DATA_DIR=str(data_dir))
-    process = IntegraProcess(["up"], env, tmp_path / "integra.log")
-    try:
-        base = f"http://127.0.0.1:{port}"
-        process.wait_ready(base)
-        yield base, data_dir
-    finally:
-        process.kill()
+    with integra_up(tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

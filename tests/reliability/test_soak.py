@@ -1,6 +1,7 @@
 """The short soak (30 s) against a real ``integra up``: a steady mixed read/write load with no
-error, a p99 latency after warm-up within 2× the first window's, and RSS growth under 10 %.
-``make reliability`` runs the long version (10 minutes)."""
+error and RSS growth under 10 %. The p99 ratio is recorded, not asserted (no timing assertion
+in the suite on a shared machine); ``make reliability`` runs the long version (10 minutes),
+which also holds p99 after warm-up within 2× the first window's."""
 
 from __future__ import annotations
 
@@ -28,4 +29,4 @@ def test_a_steady_mixed_load_runs_clean(tmp_path: Path) -> None:
         "write_assessment",
         "write_measurement",
     }
-    assert figures.failures() == [], figures.as_dict()
+    assert figures.failures(latency=False) == [], figures.as_dict()
