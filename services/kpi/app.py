@@ -14,14 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from pydantic import Field
+from pydantic import Field, HttpUrl, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from services.kpi.outbox import DispatcherOptions, NoDataMonitor, OutboxDispatcher
-from services.kpi.platform import MetricsReader, PlatformRecorder, RegistryReader, ScrapeReader
+from services.kpi.platform import (
+    MetricsReader,
+    PlatformRecorder,
+    PrometheusReader,
+    RegistryReader,
+    ScrapeReader,
+)
 from services.kpi.routes import kpi_routes
 from services.kpi.store import KpiStore
 from services.runtime.app import MongoComponent, build_app
@@ -62,6 +68,20 @@ class KpiSettings(BaseSettings):
         description="Comma-separated /metrics URLs of every process (multi-process "
         "deployment); empty: this process's own metrics registry.",
     )
+    platform_prometheus_url: HttpUrl | None = Field(
+        default=None,
+        description="Prometheus that scrapes every process (replicas that come and go); "
+        "the platform KPIs are read from it. Excludes platform_metrics_urls.",
+    )
+
+    @model_validator(mode="after")
+    def _one_platform_source(self) -> KpiSettings:
+        if self.platform_prometheus_url is not None and self.platform_metrics_urls.strip():
+            raise ValueError(
+                "set INTEGRA_KPI_PLATFORM_PROMETHEUS_URL or INTEGRA_KPI_PLATFORM_METRICS_URLS, "
+                "not both"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,9 @@ class KpiOptions:
     def from_settings(cls, settings: KpiSettings) -> KpiOptions:
         """Options from the ``INTEGRA_KPI_*`` settings."""
         urls = [u.strip() for u in settings.platform_metrics_urls.split(",") if u.strip()]
+        reader: MetricsReader | None = ScrapeReader(urls) if urls else None
+        if settings.platform_prometheus_url is not None:
+            reader = PrometheusReader(str(settings.platform_prometheus_url))
         return cls(
             dispatcher=DispatcherOptions(
                 poll_interval=settings.outbox_poll_seconds,
@@ -88,7 +111,7 @@ class KpiOptions:
             ),
             no_data_interval=settings.no_data_check_seconds,
             record_platform=settings.platform_recorder,
-            platform_reader=ScrapeReader(urls) if urls else None,
+            platform_reader=reader,
             platform_interval=settings.platform_interval_seconds,
             platform_window=settings.platform_window_seconds,
         )

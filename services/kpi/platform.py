@@ -2,7 +2,8 @@
 
 Every ``interval`` seconds (default 60) the recorder reads the
 ``http_server_request_duration_seconds`` histogram — from this process's registry in the
-one-process stack, or by scraping every process's ``/metrics`` in a multi-process deployment —
+one-process stack, by scraping every process's ``/metrics`` in a multi-process deployment, or
+from a Prometheus server that scrapes them (replicas that come and go) —
 and records, for the scope ``platform`` and the last ``window`` seconds (default 300), three
 ``SYSTEM`` measurements through the same store path as any other measurement (so their events
 reach the risk service through the outbox):
@@ -47,12 +48,13 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from services.kpi import domain
 from services.kpi.models import PLATFORM_SCOPE
@@ -266,6 +268,58 @@ class ScrapeReader:
             if result is not None:
                 snapshot = snapshot.merge(result)
         return snapshot
+
+
+class PrometheusReader:
+    """Reads the histogram of every process a Prometheus server scrapes (instant queries of
+    its ``_count``, ``_sum`` and ``_bucket`` series): a deployment whose replicas come and go
+    (Kubernetes) is watched through the Prometheus that already scrapes every replica.
+
+    A failed query raises: that tick records nothing rather than a window of unknown extent.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._transport = transport
+        self._timeout = timeout
+
+    async def _query(self, client: httpx.AsyncClient, promql: str) -> list[dict[str, Any]]:
+        response = await client.get(f"{self.base_url}/api/v1/query", params={"query": promql})
+        response.raise_for_status()
+        answer = response.json()
+        if answer.get("status") != "success" or answer["data"]["resultType"] != "vector":
+            raise ValueError(f"Prometheus did not answer a vector for {promql}: {answer}")
+        result: list[dict[str, Any]] = answer["data"]["result"]
+        return result
+
+    async def read(self) -> HistogramSnapshot:
+        """The histogram of every scraped process, by its ``instance`` label."""
+        async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
+            counts, sums, buckets = await asyncio.gather(
+                *(self._query(client, f"{HISTOGRAM}{suffix}") for suffix in _SUFFIXES)
+            )
+        samples = [
+            Sample(f"{HISTOGRAM}{suffix}", _labels(item), float(item["value"][1]))
+            for suffix, items in zip(_SUFFIXES, (counts, sums, buckets), strict=True)
+            for item in items
+        ]
+        family = Metric(HISTOGRAM, "", "histogram")
+        family.samples = samples
+        snapshot = snapshot_from_families([family])
+        instances = frozenset(dict(key).get("instance", "") for key in snapshot.series)
+        return HistogramSnapshot(snapshot.series, instances)
+
+
+_SUFFIXES: Final = ("_count", "_sum", "_bucket")
+
+
+def _labels(item: Mapping[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in item["metric"].items() if k != "__name__"}
 
 
 # --- the recorder -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ the expectation is the increase of the stack's own histogram over the measured t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.kpi.platform import PrometheusReader, platform_window
 from services.runtime.metrics import LATENCY_BUCKETS
 from tests.deploy.prometheus_server import PrometheusServer, eventually, scrape_config
 from tests.e2e.processes import admin_headers, integra_up
@@ -235,11 +237,13 @@ def test_prometheus_scrapes_the_stack_and_the_sli_rules_match_the_traffic(
     try:
         prometheus.wait_ready()
         wait_until_scraped(prometheus, before)
+        platform_before = asyncio.run(PrometheusReader(prometheus.url).read())
 
         drive_fast_traffic(stack, rounds=ROUNDS)
         drive_slow_traffic(stack, requests=SLOW_REQUESTS)
         after = stack.histogram()
         wait_until_scraped(prometheus, after)
+        platform_after = asyncio.run(PrometheusReader(prometheus.url).read())
         wait_for_evaluation_after(prometheus, time.time())
 
         # Every target of every Integra job is scraped successfully.
@@ -287,6 +291,13 @@ def test_prometheus_scrapes_the_stack_and_the_sli_rules_match_the_traffic(
                 compliance,
                 expected,
             )
+        # The platform KPIs read through Prometheus (INTEGRA_KPI_PLATFORM_PROMETHEUS_URL) see
+        # exactly the traffic sent.
+        platform = platform_window(platform_before, platform_after, SLA_SECONDS)
+        assert platform is not None
+        assert platform.requests == sum(e[0] for e in expected.values())
+        assert platform.errors == sum(e[1] for e in expected.values())
+        assert platform.within_sla == sum(e[2] for e in expected.values())
         # The slow uploads show in kpi's compliance.
         kpi_requests, _, kpi_fast = expected["kpi"]
         assert kpi_fast / kpi_requests < 0.9

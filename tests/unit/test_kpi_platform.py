@@ -8,13 +8,16 @@ from collections.abc import Mapping
 import pytest
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import ValidationError
 
 from services.kpi import domain
+from services.kpi.app import KpiOptions, KpiSettings
 from services.kpi.outbox import backoff_delay
 from services.kpi.platform import (
     HistogramSnapshot,
     PlatformRecorder,
     PlatformWindow,
+    PrometheusReader,
     SeriesCounts,
     platform_window,
     sla_bound,
@@ -204,3 +207,17 @@ async def test_a_cancellation_turned_into_an_exception_still_stops_a_loop() -> N
     async with asyncio.timeout(2):
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+def test_the_platform_kpis_come_from_one_source_at_most() -> None:
+    with pytest.raises(ValidationError, match="not both"):
+        KpiSettings.model_validate(
+            {
+                "platform_prometheus_url": "http://prometheus:9090",
+                "platform_metrics_urls": "http://scoring:8000/metrics",
+            }
+        )
+    settings = KpiSettings.model_validate({"platform_prometheus_url": "http://prometheus:9090"})
+    reader = KpiOptions.from_settings(settings).platform_reader
+    assert isinstance(reader, PrometheusReader)
+    assert reader.base_url == "http://prometheus:9090"
