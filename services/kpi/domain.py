@@ -57,6 +57,7 @@ from types import MappingProxyType
 from typing import TypeAlias, TypeVar
 
 from services.kpi.expressions import Expression, evaluate, is_input_name, parse
+from services.runtime.comparator import Comparator as Comparator  # part of the domain's vocabulary
 from services.runtime.errors import NotFound, ValidationFailed
 
 _E = TypeVar("_E", bound=StrEnum)
@@ -83,25 +84,6 @@ class Direction(StrEnum):
     UP = "UP"
     DOWN = "DOWN"
     NONE = "NONE"
-
-
-class Comparator(StrEnum):
-    """How a value is compared with a threshold (targets, and monitoring rules of §3.5)."""
-
-    LT = "LT"
-    LTE = "LTE"
-    GT = "GT"
-    GTE = "GTE"
-
-    def holds(self, value: float, threshold: float) -> bool:
-        """Whether ``value <comparator> threshold`` is true."""
-        if self is Comparator.LT:
-            return value < threshold
-        if self is Comparator.LTE:
-            return value <= threshold
-        if self is Comparator.GT:
-            return value > threshold
-        return value >= threshold
 
 
 class InputKind(StrEnum):

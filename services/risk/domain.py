@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
 
+from services.runtime.comparator import Comparator as Comparator  # part of the domain's vocabulary
 from services.runtime.errors import InvalidTransition, ValidationFailed
 
 # --------------------------------------------------------------------------- enums (public API)
@@ -73,13 +74,6 @@ class RiskStatus(StrEnum):
     MONITORING = "MONITORING"
     CLOSED = "CLOSED"
     ACCEPTED = "ACCEPTED"
-
-
-class Comparator(StrEnum):
-    LT = "LT"
-    LTE = "LTE"
-    GT = "GT"
-    GTE = "GTE"
 
 
 class StageCode(StrEnum):
@@ -347,7 +341,6 @@ def check_transition(current: RiskStatus, target: RiskStatus) -> None:
 
 # --------------------------------------------------------------------------- escalation (§3.5)
 
-_OPS = {Comparator.LT: "<", Comparator.LTE: "<=", Comparator.GT: ">", Comparator.GTE: ">="}
 MAX_LIKELIHOOD_STEP = 4  # a step of 4 already takes RARE to ALMOST_CERTAIN
 NO_DATA_DAYS = 30
 NO_DATA_CATEGORY = RiskCategoryCode.NO_KPI_MONITORING
@@ -371,18 +364,12 @@ class MonitoringRule:
 
     def describe(self) -> str:
         """Human-readable condition, for history entries and alerts."""
-        return f"{self.kpi_code} {_OPS[self.comparator]} {self.threshold:g} → {self.category}"
+        return f"{self.kpi_code} {self.comparator.symbol} {self.threshold:g} → {self.category}"
 
 
 def breaches(comparator: Comparator, value: float, threshold: float) -> bool:
     """Whether ``value`` breaches ``threshold`` under ``comparator`` (NaN never breaches)."""
-    if comparator is Comparator.LT:
-        return value < threshold
-    if comparator is Comparator.LTE:
-        return value <= threshold
-    if comparator is Comparator.GT:
-        return value > threshold
-    return value >= threshold
+    return comparator.holds(value, threshold)
 
 
 def _check_step(step: object, field: str = "likelihood_step") -> int:
