@@ -25,14 +25,13 @@ from gateway.types.risk import (
     RiskFilter,
     RiskPage,
     RiskSort,
-    check_scope,
     require_scope,
     shop_risks,
 )
 from gateway.types.scoring import Shop, SortOrder
 from services.kpi import domain, models
 from services.runtime.errors import ValidationFailed
-from services.runtime.wire import check_id
+from services.runtime.wire import PLATFORM_SCOPE, check_id, check_scope
 
 Record = dict[str, Any]
 
@@ -261,7 +260,7 @@ class KpiMeasurement:
 
 
 async def _shop(info: Info, scope: str) -> Shop | None:
-    if scope == models.PLATFORM_SCOPE:
+    if scope == PLATFORM_SCOPE:
         return None
     record = await info.context.scoring.shop.load(scope)
     return Shop.from_wire(record) if record else None
@@ -492,7 +491,7 @@ class ServiceHealth:
 class Platform:
     @strawberry.field(description="Latest value and status of the platform's KPIs.")
     async def kpis(self, info: Info, codes: list[str] | None = None) -> list[KpiLatest]:
-        return await shop_kpis(info, models.PLATFORM_SCOPE, codes)
+        return await shop_kpis(info, PLATFORM_SCOPE, codes)
 
     @strawberry.field(description="The platform's risks, filtered; largest inherent score first.")
     async def risks(
@@ -504,7 +503,7 @@ class Platform:
         limit: int = 20,
         offset: int = 0,
     ) -> RiskPage:
-        return await shop_risks(info, models.PLATFORM_SCOPE, filter, sort, order, limit, offset)
+        return await shop_risks(info, PLATFORM_SCOPE, filter, sort, order, limit, offset)
 
     @strawberry.field(description="A series of one of the platform's KPIs.")
     async def kpi_series(
@@ -515,7 +514,7 @@ class Platform:
         from_: FromArg = None,
         to: ToArg = None,
     ) -> KpiSeries:
-        return await shop_kpi_series(info, models.PLATFORM_SCOPE, kpi_code, grain, from_, to)
+        return await shop_kpi_series(info, PLATFORM_SCOPE, kpi_code, grain, from_, to)
 
     @strawberry.field(description="Each service the gateway reaches, and whether it is ready.")
     async def services(self, info: Info) -> list[ServiceHealth]:

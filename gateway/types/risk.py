@@ -21,7 +21,7 @@ from gateway.types.common import DeletePayload, page_args, wire_body, wire_time
 from gateway.types.scoring import Shop, SortOrder
 from services.risk import domain, models
 from services.runtime.errors import ErrorCode, IntegraError, NotFound
-from services.runtime.wire import check_id
+from services.runtime.wire import PLATFORM_SCOPE, check_id, check_scope
 
 Record = dict[str, Any]
 
@@ -53,16 +53,10 @@ RiskHistoryAction = models.HistoryAction
 RiskSort = models.RiskSort
 
 
-def check_scope(value: object, field: str) -> str:
-    """A shop id or ``platform``; anything else is INVALID_ID naming ``field``."""
-    text = str(value)
-    return text if text == models.PLATFORM else check_id(text, field)
-
-
 async def require_scope(info: Info, value: object, field: str) -> str:
     """A scope that exists: ``platform`` or a shop the scoring service knows (NOT_FOUND)."""
-    scope = check_scope(value, field)
-    if scope != models.PLATFORM and await info.context.scoring.shop.load(scope) is None:
+    scope = check_scope(str(value), field)
+    if scope != PLATFORM_SCOPE and await info.context.scoring.shop.load(scope) is None:
         raise NotFound("shop", scope, field)
     return scope
 
@@ -260,7 +254,7 @@ class Risk:
 
     @strawberry.field(description="The shop this risk belongs to; null for the platform.")
     async def shop(self, info: Info) -> Shop | None:
-        if str(self.shop_id) == models.PLATFORM:
+        if str(self.shop_id) == PLATFORM_SCOPE:
             return None
         record = await info.context.scoring.shop.load(str(self.shop_id))
         return Shop.from_wire(record) if record else None

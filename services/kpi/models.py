@@ -22,15 +22,8 @@ from services.kpi.domain import (
     MeasurementSource,
     TargetStatus,
 )
-from services.runtime.wire import ID_PATTERN, LongText, PageQuery, RecordId, WireModel
+from services.runtime.wire import LongText, PageQuery, RecordId, ScopeId, WireModel
 
-PLATFORM_SCOPE = "platform"
-"""The scope of the platform's own KPIs (§4.6), accepted wherever a shop id is."""
-
-SCOPE_PATTERN = rf"^(?:{ID_PATTERN[1:-1]}|{PLATFORM_SCOPE})$"
-
-ScopeId = Annotated[str, StringConstraints(pattern=SCOPE_PATTERN)]
-"""A shop id or ``platform``."""
 KpiCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 """A KPI code as a request names it (checked against the catalogue by the service)."""
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]

@@ -57,11 +57,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from services.kpi import domain
-from services.kpi.models import PLATFORM_SCOPE
 from services.kpi.store import Document, KpiStore, epoch_ms, from_epoch_ms, now
 from services.runtime.app import stop_if_cancelled
 from services.runtime.errors import Conflict
 from services.runtime.metrics import LATENCY_BUCKETS, REGISTRY
+from services.runtime.wire import PLATFORM_SCOPE
 
 log = logging.getLogger("integra.kpi.platform")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -14,15 +13,14 @@ from starlette.routing import BaseRoute
 from services.kpi import domain, models, profit
 from services.kpi.store import Document, KpiStore, custom_definition
 from services.runtime import idempotency
-from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
-from services.runtime.http import json_response, path_id, query_model, read_model
+from services.runtime.errors import IntegraError, ValidationFailed
+from services.runtime.http import json_response, path_id, path_scope, query_model, read_model
 from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute
-from services.runtime.wire import Page, RecordId
+from services.runtime.wire import Page, RecordId, ScopeId
 
 MAX_SERIES_MEASUREMENTS = 10_000
 """The most measurements one series request rolls up (narrow the range for more)."""
 
-_SCOPE_RE = re.compile(models.SCOPE_PATTERN)
 _PERIOD_FIELDS = {"period.start": "periodStart", "period.end": "periodEnd", "period": "periodEnd"}
 _CATALOGUE_ORDER = {code: index for index, code in enumerate(domain.CATALOGUE)}
 
@@ -34,18 +32,6 @@ def _renamed(error: ValidationFailed, names: Mapping[str, str], prefix: str = ""
     name = error.field or ""
     name = names.get(name, name)
     return ValidationFailed(f"{prefix}{name}" if prefix else name, error.message)
-
-
-def scope_param(request: Request, name: str = "shop_id", field: str = "shopId") -> str:
-    """A scope from the path: a shop id or ``platform``; anything else is INVALID_ID."""
-    value = str(request.path_params[name])
-    if not _SCOPE_RE.match(value):
-        raise IntegraError(
-            ErrorCode.INVALID_ID,
-            f"{field} must be 24 lowercase hexadecimal digits or {models.PLATFORM_SCOPE!r}",
-            field,
-        )
-    return value
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -521,7 +507,7 @@ def kpi_routes(
         )
 
     async def put_target(request: Request) -> Response:
-        shop_id = scope_param(request)
+        shop_id = path_scope(request, "shop_id", "shopId")
         code = str(request.path_params["kpi_code"])
         body = await read_model(request, models.TargetPut)
         await store().definition(code)
@@ -541,12 +527,12 @@ def kpi_routes(
         return json_response(target_out(doc))
 
     async def get_target(request: Request) -> Response:
-        shop_id = scope_param(request)
+        shop_id = path_scope(request, "shop_id", "shopId")
         doc = await store().get_target(shop_id, str(request.path_params["kpi_code"]))
         return json_response(target_out(doc))
 
     async def delete_target(request: Request) -> Response:
-        shop_id = scope_param(request)
+        shop_id = path_scope(request, "shop_id", "shopId")
         code = str(request.path_params["kpi_code"])
         await store().delete_target(shop_id, code)
         return json_response(models.Deleted(id=f"{shop_id}/{code}", deleted=True))
@@ -565,7 +551,7 @@ def kpi_routes(
         body = await read_model(request, models.FinancialIn)
         return json_response(financial_out(body))
 
-    target_path = {"shop_id": models.ScopeId, "kpi_code": str}
+    target_path = {"shop_id": ScopeId, "kpi_code": str}
     return [
         ApiRoute(
             "/catalogue",

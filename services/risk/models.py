@@ -25,12 +25,8 @@ from services.risk.domain import (
     StageStatus,
 )
 from services.runtime.concurrency import ExpectedVersion
-from services.runtime.wire import ID_PATTERN, LongText, PageQuery, RecordId, ShortText, WireModel
+from services.runtime.wire import LongText, PageQuery, RecordId, ScopeId, ShortText, WireModel
 
-PLATFORM = "platform"
-SCOPE_PATTERN = rf"({ID_PATTERN[1:-1]}|{PLATFORM})"
-#: A shop id (24 hex digits) or the platform's own scope.
-ShopScope = Annotated[str, StringConstraints(pattern=rf"^{SCOPE_PATTERN}$")]
 #: Idempotency key of an event (a KPI measurement id, ``slip:<shop>:<stage>``, ...).
 EventId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^\S+$")
@@ -148,7 +144,7 @@ class AssessmentOut(WireModel):
 class RiskCreate(WireModel):
     """A new risk of a shop's register."""
 
-    shop_id: ShopScope
+    shop_id: ScopeId
     category: RiskCategoryCode
     title: ShortText
     description: LongText = ""
@@ -278,8 +274,8 @@ class RiskListQuery(PageQuery):
     """Parameters of ``GET /risks``: filters, order and a page — of one list, of each shop
     of ``shopIds`` (a DataLoader batch), or the risks of ``ids``."""
 
-    shop_id: ShopScope | None = None
-    shop_ids: list[ShopScope] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
+    shop_id: ScopeId | None = None
+    shop_ids: list[ScopeId] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
     ids: list[RecordId] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
     group: list[RiskGroup] | None = Field(default=None, max_length=10)
     category: list[RiskCategoryCode] | None = Field(default=None, max_length=20)
@@ -318,7 +314,7 @@ class ShopRisksBatch(WireModel):
 class ViewQuery(WireModel):
     """A batch of scopes and the assessment a view uses."""
 
-    shop_ids: list[ShopScope] = Field(min_length=1, max_length=MAX_BATCH)
+    shop_ids: list[ScopeId] = Field(min_length=1, max_length=MAX_BATCH)
     kind: AssessmentKind = AssessmentKind.INHERENT
 
 
@@ -373,7 +369,7 @@ class SummaryBatch(WireModel):
 class OverdueQuery(WireModel):
     """Overdue reviews and actions of a shop as of a day (default: today, UTC)."""
 
-    shop_id: ShopScope
+    shop_id: ScopeId
     as_of: date | None = None
 
 
@@ -442,7 +438,7 @@ class KpiMeasurementEvent(WireModel):
     """A KPI measurement (or breach) event; ``eventId`` is the measurement id."""
 
     event_id: EventId
-    shop_id: ShopScope
+    shop_id: ScopeId
     kpi_code: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     value: float
     measured_at: AwareDatetime
@@ -452,7 +448,7 @@ class NoDataEvent(WireModel):
     """When a shop was last measured; older than 30 days (or never) escalates."""
 
     event_id: EventId
-    shop_id: ShopScope
+    shop_id: ScopeId
     last_measurement_at: AwareDatetime | None = None
     as_of: AwareDatetime | None = None
 
@@ -535,4 +531,4 @@ class RoadmapBatch(WireModel):
 class ShopIdsQuery(WireModel):
     """A batch of scopes (at most 100)."""
 
-    shop_ids: list[ShopScope] = Field(min_length=1, max_length=MAX_BATCH)
+    shop_ids: list[ScopeId] = Field(min_length=1, max_length=MAX_BATCH)

@@ -47,11 +47,11 @@ from services.risk.store import (
 from services.runtime import idempotency
 from services.runtime.concurrency import check_version
 from services.runtime.errors import Conflict, ErrorCode, IntegraError, ValidationFailed
-from services.runtime.http import json_response, path_id, query_model, read_model
+from services.runtime.http import json_response, path_id, path_scope, query_model, read_model
 from services.runtime.idempotency import Idempotency
 from services.runtime.metrics import RISK_ESCALATIONS
 from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute, DeletedById
-from services.runtime.wire import Page, RecordId, wire_alias
+from services.runtime.wire import Page, RecordId, ScopeId, wire_alias
 
 NO_DATA_RULE_ID = "no-kpi-data-30d"
 SLIPPAGE_RULE_ID = "roadmap-slippage"
@@ -75,14 +75,6 @@ def wire_fields() -> Iterator[None]:
             error.message = error.message.replace(error.field, name)
             error.field = name
         raise
-
-
-def scope_param(request: Request, name: str = "shop_id") -> str:
-    """A shop id or ``platform`` from the path; anything else is INVALID_ID."""
-    value = str(request.path_params[name])
-    if value == models.PLATFORM:
-        return value
-    return path_id(request, name)
 
 
 _RULE_ID = re.compile(r"^[A-Za-z0-9_-]{1,120}$")
@@ -861,12 +853,12 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
         return json_response(models.RoadmapBatch(items=items))
 
     async def get_roadmap(request: Request) -> Response:
-        shop_id = scope_param(request)
+        shop_id = path_scope(request, "shop_id")
         stored = await store().roadmaps_of([shop_id])
         return json_response(roadmap_out(shop_id, stored.get(shop_id), today()))
 
     async def update_stage(request: Request) -> Response:
-        shop_id = scope_param(request)
+        shop_id = path_scope(request, "shop_id")
         code = stage_param(request)
         body = await read_model(request, models.StageUpdate)
         as_of, at = today(), now()
@@ -880,13 +872,13 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
         return json_response(roadmap_out(shop_id, roadmap, as_of))
 
     async def check_slippage(request: Request) -> Response:
-        shop_id = scope_param(request)
+        shop_id = path_scope(request, "shop_id")
         stored = await store().roadmaps_of([shop_id])
         outcomes = await escalate_slips(shop_id, stored.get(shop_id) or {})
         return json_response(models.SlippageCheck(shop_id=shop_id, escalations=outcomes))
 
     risk_path = {"risk_id": RecordId}
-    scope_path = {"shop_id": models.ShopScope}
+    scope_path = {"shop_id": ScopeId}
     rule_path = {"rule_id": models.RuleId}
     return [
         ApiRoute(

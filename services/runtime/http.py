@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.errors import ErrorCode, IntegraError
-from services.runtime.wire import Model, check_id, parse
+from services.runtime.wire import Model, check_id, check_scope, parse
 
 log = logging.getLogger("integra.http")
 
@@ -70,6 +70,12 @@ def query_model(request: Request, model: type[Model]) -> Model:
 def path_id(request: Request, name: str) -> str:
     """A record id from the path; a malformed one is INVALID_ID naming the parameter."""
     return check_id(str(request.path_params[name]), name)
+
+
+def path_scope(request: Request, name: str, field: str | None = None) -> str:
+    """A shop id or ``platform`` from the path; anything else is INVALID_ID naming ``field``
+    (default: the parameter)."""
+    return check_scope(str(request.path_params[name]), field or name)
 
 
 class ErrorBoundary:

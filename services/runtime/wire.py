@@ -83,6 +83,24 @@ def parse(model: type[Model], data: object) -> Model:
 _ID_RE = re.compile(ID_PATTERN)
 
 
+PLATFORM_SCOPE = "platform"
+"""The scope of the platform's own KPIs and risks (§4.6), accepted wherever a shop id is."""
+SCOPE_PATTERN = rf"^(?:{ID_PATTERN[1:-1]}|{PLATFORM_SCOPE})$"
+ScopeId = Annotated[str, StringConstraints(pattern=SCOPE_PATTERN)]
+"""A shop id or ``platform``."""
+
+
+def check_scope(value: str, field: str = "shopId") -> str:
+    """``value`` if it is a shop id or ``platform``, else INVALID_ID naming ``field``."""
+    if value != PLATFORM_SCOPE and not _ID_RE.match(value):
+        raise IntegraError(
+            ErrorCode.INVALID_ID,
+            f"{field} must be 24 lowercase hexadecimal digits or {PLATFORM_SCOPE!r}",
+            field,
+        )
+    return value
+
+
 def check_id(value: str, field: str = "id") -> str:
     """``value`` if it is a well-formed record id, else INVALID_ID naming ``field``."""
     if not _ID_RE.match(value):
