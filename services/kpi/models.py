@@ -22,7 +22,14 @@ from services.kpi.domain import (
     MeasurementSource,
     TargetStatus,
 )
-from services.runtime.wire import LongText, PageQuery, RecordId, ScopeId, WireModel
+from services.runtime.wire import (
+    LongText,
+    PageQuery,
+    RecordId,
+    ScopeId,
+    WireDateTime,
+    WireModel,
+)
 
 KpiCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 """A KPI code as a request names it (checked against the catalogue by the service)."""
@@ -115,8 +122,8 @@ class MeasurementCreate(WireModel):
 
     shop_id: ScopeId
     kpi_code: KpiCode
-    period_start: datetime
-    period_end: datetime
+    period_start: WireDateTime
+    period_end: WireDateTime
     inputs: dict[Annotated[str, StringConstraints(max_length=64)], JsonValue] = Field(
         max_length=MAX_INPUTS
     )
@@ -193,8 +200,8 @@ class MeasurementListQuery(PageQuery):
 
     shop_id: ScopeId | None = None
     kpi_code: KpiCode | None = None
-    from_: datetime | None = Field(default=None, alias="from")
-    to: datetime | None = None
+    from_: WireDateTime | None = Field(default=None, alias="from")
+    to: WireDateTime | None = None
     ids: list[RecordId] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
 
 
@@ -207,8 +214,8 @@ class SeriesQuery(WireModel):
     shop_id: ScopeId
     kpi_code: KpiCode
     grain: Grain = Grain.RECORDED
-    from_: datetime | None = Field(default=None, alias="from")
-    to: datetime | None = None
+    from_: WireDateTime | None = Field(default=None, alias="from")
+    to: WireDateTime | None = None
 
 
 class SeriesBatchQuery(WireModel):
@@ -217,8 +224,8 @@ class SeriesBatchQuery(WireModel):
     shop_ids: list[ScopeId] = Field(min_length=1, max_length=MAX_BATCH)
     kpi_code: KpiCode
     grain: Grain = Grain.RECORDED
-    from_: datetime | None = Field(default=None, alias="from")
-    to: datetime | None = None
+    from_: WireDateTime | None = Field(default=None, alias="from")
+    to: WireDateTime | None = None
 
 
 class SeriesPoint(WireModel):
@@ -256,8 +263,8 @@ class TargetPut(WireModel):
 
     comparator: Comparator
     value: float
-    period_start: datetime | None = None
-    period_end: datetime | None = None
+    period_start: WireDateTime | None = None
+    period_end: WireDateTime | None = None
 
 
 class TargetOut(WireModel):
@@ -289,8 +296,8 @@ class AppliedTarget(TargetSpec):
     """The target a latest value is judged against."""
 
     source: TargetSource
-    period_start: datetime | None = None
-    period_end: datetime | None = None
+    period_start: WireDateTime | None = None
+    period_end: WireDateTime | None = None
 
 
 class LatestKpi(WireModel):

@@ -25,7 +25,15 @@ from services.risk.domain import (
     StageStatus,
 )
 from services.runtime.concurrency import ExpectedVersion
-from services.runtime.wire import LongText, PageQuery, RecordId, ScopeId, ShortText, WireModel
+from services.runtime.wire import (
+    LongText,
+    PageQuery,
+    RecordId,
+    ScopeId,
+    ShortText,
+    WireDate,
+    WireModel,
+)
 
 #: Idempotency key of an event (a KPI measurement id, ``slip:<shop>:<stage>``, ...).
 EventId = Annotated[
@@ -151,7 +159,7 @@ class RiskCreate(WireModel):
     owner: ShortText
     inherent: AssessmentIn
     residual: AssessmentIn | None = None
-    next_review_at: date | None = None
+    next_review_at: WireDate | None = None
     changed_by: ShortText
     reason: Reason | None = None
 
@@ -164,7 +172,7 @@ class RiskUpdate(WireModel):
     owner: ShortText | None = None
     inherent: AssessmentIn | None = None
     residual: AssessmentIn | None = None
-    next_review_at: date | None = None
+    next_review_at: WireDate | None = None
     changed_by: ShortText
     reason: Reason | None = None
     expected_version: ExpectedVersion | None = None
@@ -184,7 +192,7 @@ class ActionCreate(WireModel):
 
     text: ActionText
     owner: ShortText | None = None
-    due_at: date | None = None
+    due_at: WireDate | None = None
     changed_by: ShortText
     expected_version: ExpectedVersion | None = None
 
@@ -194,7 +202,7 @@ class ActionUpdate(WireModel):
 
     text: ActionText | None = None
     owner: ShortText | None = None
-    due_at: date | None = None
+    due_at: WireDate | None = None
     done: bool | None = None
     changed_by: ShortText
     reason: Reason | None = None
@@ -370,7 +378,7 @@ class OverdueQuery(WireModel):
     """Overdue reviews and actions of a shop as of a day (default: today, UTC)."""
 
     shop_id: ScopeId
-    as_of: date | None = None
+    as_of: WireDate | None = None
 
 
 class OverdueAction(WireModel):
@@ -486,10 +494,10 @@ class StageUpdate(WireModel):
     """Fields of a roadmap stage to change; an explicit ``null`` clears a date."""
 
     status: StageStatus | None = None
-    planned_start: date | None = None
-    planned_end: date | None = None
-    actual_start: date | None = None
-    actual_end: date | None = None
+    planned_start: WireDate | None = None
+    planned_end: WireDate | None = None
+    actual_start: WireDate | None = None
+    actual_end: WireDate | None = None
     changed_by: ShortText | None = None
 
 

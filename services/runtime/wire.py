@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel
 
 from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
@@ -81,6 +89,24 @@ def parse(model: type[Model], data: object) -> Model:
 
 
 _ID_RE = re.compile(ID_PATTERN)
+
+
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def _not_a_number(value: object) -> object:
+    """Refuse numbers (and numeric text) where a date is meant: pydantic would read them as
+    Unix times, so ``{"plannedEnd": 0}`` would silently mean 1 January 1970."""
+    numeric_text = isinstance(value, str) and _NUMBER.match(value) is not None
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or numeric_text:
+        raise ValueError("must be an ISO 8601 date or date-time, not a number")
+    return value
+
+
+WireDate = Annotated[date, BeforeValidator(_not_a_number)]
+"""A date a request sends: ISO 8601 text (``2026-06-01``), never a number."""
+WireDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+"""A date-time a request sends: ISO 8601 text, never a number."""
 
 
 PLATFORM_SCOPE = "platform"

@@ -73,3 +73,35 @@ async def test_every_service_publishes_its_openapi_document(http: httpx.AsyncCli
         assert len(operations) > 10
         for operation in operations:
             assert {"500", "503"} <= set(operation["responses"]), operation
+
+
+async def test_numbers_are_not_dates(http: httpx.AsyncClient) -> None:
+    """pydantic read a number as a Unix time: ``{"plannedEnd": 0}`` set a roadmap stage's end
+    to 1 January 1970 (and the stage then escalated as slipping)."""
+    shop = await http.post("/scoring/shops", json={"name": "Dated Shop"})
+    shop_id = shop.json()["id"]
+    before = (await http.get(f"/risk/shops/{shop_id}/roadmap")).json()
+    for value in (0, 1.5, "0", " 1700000000 "):
+        stage = await http.patch(
+            f"/risk/shops/{shop_id}/roadmap/AUDIT", json={"plannedEnd": value, "changedBy": "t"}
+        )
+        assert stage.status_code == 422, stage.text
+        assert stage.json()["error"]["field"] == "plannedEnd"
+    assert (await http.get(f"/risk/shops/{shop_id}/roadmap")).json() == before
+    measurement = await http.post(
+        "/kpi/measurements",
+        json={
+            "shopId": shop_id,
+            "kpiCode": "churn_rate",
+            "periodStart": 0,
+            "periodEnd": "2026-06-01T00:00:00Z",
+            "inputs": {"lost_customers": 1, "customers_at_start": 10},
+        },
+    )
+    assert measurement.status_code == 422, measurement.text
+    assert measurement.json()["error"]["field"] == "periodStart"
+    dated = await http.patch(
+        f"/risk/shops/{shop_id}/roadmap/AUDIT",
+        json={"plannedEnd": "2026-12-31", "changedBy": "t"},
+    )
+    assert dated.status_code == 200, dated.text
