@@ -607,9 +607,9 @@ class RiskStore:
         The event is recorded first (``applying``, with its plan); a second delivery collides
         with that record: if it was ``applied`` its outcome is answered as a duplicate, else
         (a crash or a concurrent delivery) the stored plan is resumed. Each risk records the
-        event in the same write that raises it, and a created risk's id derives from the
-        event, so resuming never raises or creates twice. An event id reused for a different
-        event is a CONFLICT.
+        event in the same write that raises it, and a created risk carries the event
+        (``created_by_event``, ``applied_event_ids``), so resuming never raises or creates
+        twice. An event id reused for a different event is a CONFLICT.
         """
         at = now()
         record: Document = {
@@ -670,12 +670,16 @@ class RiskStore:
         changed = False
         created_id: str | None = None
         raised: list[str] = []
+        ordinal = -1
         for _ in range(MAX_ATTEMPTS):
             existing = await self.risks.count_documents(scope)
             docs = await self.find_risks(query, risk_sort("CREATED_AT", descending=False))
             if docs:
                 break
-            doc = escalated_risk(shop_id, item, event_id, at, existing)
+            # After a collision with a risk the query does not match (the count went down
+            # since that id was taken), the next ordinal: the escalation is never stuck.
+            ordinal = max(existing, ordinal + 1)
+            doc = escalated_risk(shop_id, item, event_id, at, ordinal)
             try:
                 await self.insert_risk(doc)
             except DuplicateKeyError:

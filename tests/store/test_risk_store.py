@@ -332,6 +332,21 @@ async def test_resuming_after_the_created_risk_was_written_creates_no_second_one
     assert await store.risks.count_documents({"category": "COMPLIANCE"}) == 1
 
 
+async def test_an_escalation_is_not_stuck_when_its_derived_id_is_taken(store: RiskStore) -> None:
+    """The id derives from the count of the shop's risks of the category; should that count
+    ever go down (a restore, a clean-up), the id may be taken by a risk the escalation does
+    not see: it takes the next one rather than failing on the duplicate forever."""
+    taken = escalated_risk(OTHER, item(C.COMPLIANCE), "elsewhere", now())
+    taken["_id"] = escalated_risk_id(SHOP, C.COMPLIANCE, 0)
+    await store.insert_risk(taken)
+    result = await store.apply_event("m-7", SHOP, "fp", [item(C.COMPLIANCE)])
+    created = result.outcome[0]["created_risk_id"]
+    assert created == escalated_risk_id(SHOP, C.COMPLIANCE, 1)
+    assert await store.risks.count_documents({"shop_id": SHOP, "category": "COMPLIANCE"}) == 1
+    again = await store.apply_event("m-7", SHOP, "fp", [item(C.COMPLIANCE)])
+    assert again.duplicate
+
+
 async def test_closed_risks_are_not_raised_and_a_new_one_is_created(store: RiskStore) -> None:
     closed = await add_risk(store, C.PERSONNEL)
     await store.risks.update_one({"_id": closed["_id"]}, {"$set": {"status": "CLOSED"}})
