@@ -24,6 +24,9 @@ log = logging.getLogger("integra.gateway")
 
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+#: What a request's own fault raises before execution (graphql-core wraps a scalar's
+#: ValueError or TypeError for a variable of the wrong type).
+REQUEST_ERRORS = (GraphQLError, ValueError, TypeError)
 
 
 def coded(error: GraphQLError, hide_suggestions: bool = False) -> GraphQLError:
@@ -37,15 +40,16 @@ def coded(error: GraphQLError, hide_suggestions: bool = False) -> GraphQLError:
     elif original is None and error.extensions and "code" in error.extensions:
         extensions = dict(error.extensions)  # raised with a code of its own
         message = error.message
-    elif original is None or not error.path:
+    elif original is None or (not error.path and isinstance(original, REQUEST_ERRORS)):
         # Without a path the error is about the request itself (syntax, validation, a
-        # variable of the wrong type), not a resolver's failure: the client's to fix.
+        # variable of the wrong type: its scalar raised ValueError or TypeError), not a
+        # resolver's failure: the client's to fix. Anything else is masked below.
         parse = error.message.startswith("Syntax Error")
         code = limit_code(error.message)
         extensions = {"code": code or (PARSE_FAILED if parse else VALIDATION_FAILED)}
         message = without_suggestions(error.message) if hide_suggestions else error.message
     else:
-        log.error("unexpected error in a resolver", exc_info=original)
+        log.error("unexpected error in an operation", exc_info=original)
         extensions = {"code": ErrorCode.INTERNAL_ERROR.value}
         message = "internal error"
     return GraphQLError(
