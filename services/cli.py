@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
@@ -32,8 +33,19 @@ def database(settings: IntegraSettings) -> Iterator[IntegraSettings]:
     if settings.mongodb_uri is not None:
         yield settings
         return
-    with EmbeddedMongo(settings.data_dir.resolve() / "db") as embedded:
-        yield settings.model_copy(update={"mongodb_uri": embedded.uri})
+    # uvicorn stops gracefully on SIGTERM, then re-raises the signal to the handler it found:
+    # the default one would end the process on the spot, leaving nx-27017 running.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        with EmbeddedMongo(settings.data_dir.resolve() / "db") as embedded:
+            yield settings.model_copy(update={"mongodb_uri": embedded.uri})
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (``docker stop``, a process manager) ends like Ctrl-C: cleanly."""
+    raise SystemExit(128 + signum)
 
 
 def _serve(app: Starlette, settings: IntegraSettings) -> None:

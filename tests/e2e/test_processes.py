@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -69,6 +70,22 @@ def test_up_keeps_data_across_restarts_and_seed_is_idempotent(tmp_path: Path) ->
         assert second.interrupt() == 0
     finally:
         second.kill()
+
+
+def test_up_stops_its_database_on_sigterm(tmp_path: Path) -> None:
+    """``docker stop`` or a process manager sends SIGTERM: the embedded database stops with
+    the stack (it was left running, orphaned)."""
+    port = free_port()
+    env = clean_env(INTEGRA_PORT=str(port), INTEGRA_DATA_DIR=str(tmp_path / "data"))
+    up = IntegraProcess(["up"], env, tmp_path / "up.log")
+    try:
+        up.wait_ready(f"http://127.0.0.1:{port}")
+        embedded_port = _embedded_port(tmp_path / "up.log")
+        up.process.send_signal(signal.SIGTERM)
+        assert up.process.wait(30) == 128 + signal.SIGTERM
+    finally:
+        up.kill()
+    assert _embedded_stopped(embedded_port)
 
 
 def _embedded_port(log: Path) -> int:
