@@ -16,18 +16,21 @@ from pymongo import MongoClient
 
 from bench.graphql import RANKING_QUERY, request_body
 from services.scoring import domain
+from services.scoring.store import RANKED_COUNTER, ranking_key
 
 _BATCH = 1000
 
 
 def _shop_document(index: int, rng: random.Random, at: datetime) -> dict[str, Any]:
-    """A shop as ScoreStore keeps it, with ``current`` as ``_make_current`` writes it."""
+    """A shop as ScoreStore keeps it, with ``current`` and ``rank_key`` as ``_make_current``
+    writes them."""
     criteria = {c.value: float(rng.randint(0, 100)) for c in domain.Criterion}
     criteria["E"] = float(rng.randint(0, 20))
     sh = round(rng.uniform(0, 100), 6)
     name = f"Ranked Shop {index:06d}"
+    shop_id = str(ObjectId())
     return {
-        "_id": str(ObjectId()),
+        "_id": shop_id,
         "name": name,
         "name_key": name.casefold(),
         "url": None,
@@ -41,6 +44,7 @@ def _shop_document(index: int, rng: random.Random, at: datetime) -> dict[str, An
             "criteria": criteria,
             "at": at,
         },
+        "rank_key": ranking_key(sh, shop_id),
         "version": 2,
     }
 
@@ -58,6 +62,10 @@ def grow_shops(mongo_uri: str, database: str, have: int, want: int) -> float:
             shops.insert_many(
                 [_shop_document(i, rng, at) for i in range(first, last)], ordered=False
             )
+        # As ScoreStore counts a shop's first score (the ranking's totalCount reads it).
+        client[database]["counters"].update_one(
+            {"_id": RANKED_COUNTER}, {"$inc": {"n": want - have}}, upsert=True
+        )
     finally:
         client.close()
     return time.perf_counter() - started

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from gateway.operation_calls import count_service_call
 from gateway.resilience import (
@@ -109,7 +110,7 @@ class ServiceClient:
                 raise
             self.breaker.record_success()
             if response.is_success:
-                return response.json()
+                return orjson.loads(response.content)  # the services answer UTF-8 JSON
             raise self._error(response)
         raise AssertionError("unreachable: the last attempt returns or raises")
 

@@ -3,10 +3,12 @@
 Collections of the ``<prefix>_scoring`` database:
 
 - ``shops``: one document per shop, with ``name_key`` (the case-folded name, uniquely
-  indexed) and ``current``, a snapshot of the latest assessment (id, ``SH``, criteria, time)
-  so that ranking and sorting by ``SH`` are one indexed query;
+  indexed), ``current``, a snapshot of the latest assessment (id, ``SH``, criteria, time),
+  and for an assessed shop ``rank_key`` (indexed; see :func:`ranking_key`), so that ranking
+  and sorting by ``SH`` are one indexed query;
 - ``assessments``: immutable assessment records, indexed by shop and time;
-- ``profiles``: weight profiles keyed by name, the built-in one seeded at start.
+- ``profiles``: weight profiles keyed by name, the built-in one seeded at start;
+- ``counters``: ``{_id: "ranked_shops", n}``, how many shops have a current score.
 
 Every query is a bounded number of commands, whatever the length of the list it answers.
 """
@@ -14,6 +16,7 @@ Every query is a bounded number of commands, whatever the length of the list it 
 from __future__ import annotations
 
 import contextlib
+import struct
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +43,26 @@ _SHOP_SORT_KEYS = {
 
 
 _UPDATE_ATTEMPTS = 20
+_UINT64 = (1 << 64) - 1
+RANKED: Document = {"rank_key": {"$gt": ""}}
+"""The assessed shops, as a range of the ``rank_key`` index (unassessed shops have none)."""
+
+
+EVERY_SHOP: Document = {"name_key": {"$gte": ""}}
+"""Every shop, as a range of the ``name_key`` index (every shop has a name)."""
+
+
+RANKED_COUNTER = "ranked_shops"
+"""The ``counters`` document holding how many shops have a current score."""
+
+
+def ranking_key(sh: float, shop_id: str) -> str:
+    """A string whose ascending order is the ranking's order: ``SH`` highest first, then the
+    shop id. One indexed field serves the ranking's sort, range and count on MongoDB and on
+    nx-27017 alike (a compound index with ``_id`` would break inserts on nx-27017)."""
+    bits = struct.unpack(">Q", struct.pack(">d", sh + 0.0))[0]  # + 0.0: -0.0 is 0.0
+    ascending = bits ^ _UINT64 if bits >> 63 else bits | (1 << 63)
+    return f"{_UINT64 - ascending:016x}:{shop_id}"
 
 
 def now() -> datetime:
@@ -60,16 +83,20 @@ class ScoreStore:
         self.shops: AsyncCollection[Document] = db["shops"]
         self.assessments: AsyncCollection[Document] = db["assessments"]
         self.profiles: AsyncCollection[Document] = db["profiles"]
+        self.counters: AsyncCollection[Document] = db["counters"]
 
     async def prepare(self) -> None:
         """Create the indexes and the built-in profile; idempotent."""
         await self.shops.create_index([("name_key", ASCENDING)], unique=True, name="name_key")
         await self.shops.create_index([("current.sh", DESCENDING)], name="current_sh")
+        await self.shops.create_index([("rank_key", ASCENDING)], name="rank_key")
         await self.shops.create_index([("created_at", ASCENDING)], name="created_at")
         await self.shops.create_index([("updated_at", ASCENDING)], name="updated_at")
         await self.assessments.create_index(
             [("shop_id", ASCENDING), ("created_at", DESCENDING)], name="shop_time"
         )
+        await self._add_ranking_keys()
+        await self._recount_ranked()
         created = now()
         with contextlib.suppress(DuplicateKeyError):
             await self.profiles.insert_one(
@@ -82,6 +109,30 @@ class ScoreStore:
                     "updated_at": created,
                 }
             )
+
+    async def _add_ranking_keys(self) -> None:
+        """Give assessed shops stored before ``rank_key`` existed their key. The update is
+        guarded by the assessment it was computed from, so a concurrent new score wins."""
+        missing = {"$and": [{"current": {"$ne": None}}, {"rank_key": {"$exists": False}}]}
+        async for doc in self.shops.find(missing, {"current": 1}):
+            current = doc["current"]
+            await self.shops.update_one(
+                {"_id": doc["_id"], "current.assessment_id": current["assessment_id"]},
+                {"$set": {"rank_key": ranking_key(current["sh"], doc["_id"])}},
+            )
+
+    async def _recount_ranked(self) -> None:
+        """Set the count of assessed shops from the index (mends a count left one off by a
+        crash between a shop's first score, or its deletion, and the count's update)."""
+        ranked = await self._count_shops(RANKED)
+        await self.counters.update_one(
+            {"_id": RANKED_COUNTER}, {"$set": {"n": ranked}}, upsert=True
+        )
+
+    async def _add_ranked(self, change: int) -> None:
+        await self.counters.update_one(
+            {"_id": RANKED_COUNTER}, {"$inc": {"n": change}}, upsert=True
+        )
 
     # --- shops -------------------------------------------------------------------------------
 
@@ -152,7 +203,7 @@ class ScoreStore:
             .skip(offset)
             .limit(limit)
         )
-        return [doc async for doc in cursor], await self.shops.count_documents({})
+        return [doc async for doc in cursor], await self._count_shops(EVERY_SHOP)
 
     async def update_shop(
         self, shop_id: str, changes: Mapping[str, object], expected_version: int | None = None
@@ -187,9 +238,11 @@ class ScoreStore:
 
     async def delete_shop(self, shop_id: str) -> None:
         """Delete a shop and then its assessments (orphans of a crash are unreachable)."""
-        result = await self.shops.delete_one({"_id": shop_id})
-        if result.deleted_count == 0:
+        deleted = await self.shops.find_one_and_delete({"_id": shop_id}, {"current": 1})
+        if deleted is None:
             raise NotFound("shop", shop_id)
+        if deleted.get("current"):
+            await self._add_ranked(-1)
         await self.assessments.delete_many({"shop_id": shop_id})
 
     # --- profiles ----------------------------------------------------------------------------
@@ -294,15 +347,18 @@ class ScoreStore:
         current = (shop or {}).get("current") or {}
         if current.get("assessment_id") == doc["_id"]:
             return
+        change = {
+            "$set": {"current": snapshot, "rank_key": ranking_key(doc["sh"], doc["shop_id"])},
+            "$inc": {"version": 1},
+        }
+        first = await self.shops.update_one({"_id": doc["shop_id"], "current": None}, change)
+        if first.modified_count:
+            await self._add_ranked(1)  # the shop enters the ranking
+            return
         await self.shops.update_one(
             # $and, not a top-level $or beside _id: nx-27017 ignores the other conditions then.
-            {
-                "$and": [
-                    {"_id": doc["shop_id"]},
-                    {"$or": [{"current": None}, {"current.at": {"$lte": doc["created_at"]}}]},
-                ]
-            },
-            {"$set": {"current": snapshot}, "$inc": {"version": 1}},
+            {"$and": [{"_id": doc["shop_id"]}, {"current.at": {"$lte": doc["created_at"]}}]},
+            change,
         )
 
     async def get_assessment(self, assessment_id: str) -> Document:
@@ -352,15 +408,31 @@ class ScoreStore:
         return {doc["shop_id"]: doc for doc in await self.assessments_by_ids(pointers)}
 
     async def ranking(self, limit: int, offset: int) -> tuple[list[Document], int]:
-        """Assessed shops by current ``SH`` (highest first), and how many are assessed."""
-        query: Document = {"current": {"$ne": None}}
+        """Assessed shops by current ``SH`` (highest first), and how many are assessed.
+
+        Both are bounded work whatever the number of shops: the page is a range of the
+        ``rank_key`` index, and the count is kept in ``counters`` (a shop's first score adds
+        one, deleting an assessed shop removes one; every start recounts from the index).
+        """
         cursor = (
-            self.shops.find(query, {"name": 1, "current": 1})
-            .sort([("current.sh", DESCENDING), ("_id", ASCENDING)])
+            self.shops.find(RANKED, {"name": 1, "current": 1})
+            .sort("rank_key", ASCENDING)
             .skip(offset)
             .limit(limit)
         )
-        return [doc async for doc in cursor], await self.shops.count_documents(query)
+        docs = [doc async for doc in cursor]
+        if len(docs) < limit and (docs or offset == 0):
+            return docs, offset + len(docs)  # the last page: its end is the count
+        counter = await self.counters.find_one({"_id": RANKED_COUNTER})
+        counted = int(counter["n"]) if counter else 0
+        return docs, max(counted, offset + len(docs))
+
+    async def _count_shops(self, query: Document) -> int:
+        """How many shops match ``query``, a range of an index. The count command, not
+        ``count_documents``: that is an aggregation, which nx-27017 runs over every document in
+        Python; the count of an index range is index-only on MongoDB and on nx-27017."""
+        counted = await self.shops.database.command({"count": self.shops.name, "query": query})
+        return int(counted["n"])
 
 
 def _duplicate_name(name: str) -> Conflict:
