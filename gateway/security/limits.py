@@ -68,6 +68,9 @@ class NoIntrospection(ValidationRule):
 
 DOCUMENT_CACHE_SIZE = 256
 """Parsed and validated documents kept per process (LRU, so unique texts cannot grow memory)."""
+MAX_CACHED_QUERY_CHARS = 16_384
+"""Longer texts (comments and string literals are not tokens) are parsed and validated anew
+each time, and never persisted by APQ: the caches hold at most 256 × 16 KiB of text."""
 
 
 def limit_rules(settings: IntegraSettings) -> tuple[type[ASTValidationRule], ...]:
@@ -107,10 +110,22 @@ def limit_extensions(settings: IntegraSettings) -> list[type[SchemaExtension]]:
         def __init__(self) -> None:
             super().__init__(maxsize=DOCUMENT_CACHE_SIZE)
 
+        def on_validate(self) -> Iterator[None]:
+            """Cached validation of small texts; Strawberry validates the others itself."""
+            if cacheable(self.execution_context.query):
+                yield from super().on_validate()
+            else:
+                yield
+
     return [TokenLimit, DocumentLimits, CachedParse, CachedValidation]
 
 
 _cached_parse = lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(parse)
+
+
+def cacheable(query: str | None) -> bool:
+    """Whether a query text is small enough to be kept by the per-process caches."""
+    return query is not None and len(query) <= MAX_CACHED_QUERY_CHARS
 
 
 class CachedParse(SchemaExtension):
@@ -121,7 +136,7 @@ class CachedParse(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         """Use the cached document of this text, if it parses."""
         context = self.execution_context
-        if context.graphql_document is None and context.query:
+        if context.graphql_document is None and context.query and cacheable(context.query):
             # A text that fails is parsed again, uncached, by Strawberry: its error is the answer.
             with suppress(GraphQLError):
                 context.graphql_document = _cached_parse(context.query, **context.parse_options)

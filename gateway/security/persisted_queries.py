@@ -17,6 +17,7 @@ from collections import OrderedDict
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from gateway.security.limits import cacheable
 from services.runtime.errors import ValidationFailed
 from services.runtime.mongo import Document
 
@@ -70,7 +71,10 @@ class PersistedQueryStore:
         return query
 
     async def put(self, digest: str, query: str) -> None:
-        """Store a query whose hash has been checked."""
+        """Store a query whose hash has been checked. A text above the cache limit is not
+        stored (its request still runs): the client simply keeps sending it whole."""
+        if not cacheable(query):
+            return
         if digest in self._cache:
             self._cache.move_to_end(digest)
             return

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from gateway.security.limits import MAX_CACHED_QUERY_CHARS, cacheable
 from services.runtime.auth import Role
 from services.runtime.settings import IntegraSettings
 from tests.conftest import bearer, signed_jwt, stack_client
@@ -196,6 +197,20 @@ async def test_automatic_persisted_queries(
     async with stack_client(settings, bearer(signed_jwt(Role.VIEWER))) as replica:
         shared = await replica.post("/graphql", json={"extensions": apq(digest)})
         assert shared.json() == {"data": {"shops": {"totalCount": 0}}}
+
+
+async def test_a_padded_query_runs_but_is_neither_persisted_nor_cached(
+    http: httpx.AsyncClient,
+) -> None:
+    """Comments are not tokens: without a size bound, 1 000 padded 1 MB queries registered
+    through APQ would pin a gigabyte per replica (and grow the shared collection)."""
+    query = "query Padded { shops { totalCount } } # " + "x" * (MAX_CACHED_QUERY_CHARS + 1)
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    sent = await http.post("/graphql", json={"query": query, "extensions": apq(digest)})
+    assert sent.json() == {"data": {"shops": {"totalCount": 0}}}
+    by_hash = await http.post("/graphql", json={"extensions": apq(digest)})
+    assert codes(by_hash) == ["PERSISTED_QUERY_NOT_FOUND"]
+    assert not cacheable(query)
 
 
 async def test_introspection_on_in_development(http: httpx.AsyncClient) -> None:
