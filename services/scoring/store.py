@@ -278,6 +278,11 @@ class ScoreStore:
             "updated_at": created,
         }
         if key is not None:
+            # A profile's id is its name, not the key's record id: find what the key created.
+            earlier = await self.profiles.find_one({"idempotency.key": key.key})
+            if earlier is not None:
+                key.check_same_request(earlier)  # the key used for another request: CONFLICT
+                return earlier
             doc["idempotency"] = key.stamp()
         try:
             await self.profiles.insert_one(doc)

@@ -143,6 +143,11 @@ async def test_weight_profile_retry_and_bad_keys(gql: GraphQLClient) -> None:
     assert await gql.data(CREATE_PROFILE, profile) == first
     name_taken = await gql.error(CREATE_PROFILE, {**profile, "key": "profile-2"})
     assert name_taken["extensions"] == {"code": "CONFLICT", "field": "name"}
+    # The same key for another profile is another request: refused, nothing created.
+    other = {"input": {"name": "other", "weights": WEIGHTS}, "key": "profile-1"}
+    _conflict(await gql.error(CREATE_PROFILE, other))
+    names = [p["name"] for p in (await gql.data("{ weightProfiles { name } }"))["weightProfiles"]]
+    assert "other" not in names
 
     for bad in ("x" * 129, "", " padded", "tab\there", "ключ"):
         error = await gql.error(CREATE_SHOP, {"input": {"name": "Never"}, "key": bad})
