@@ -34,8 +34,10 @@ class ScoringLoaders:
     shop: DataLoader[str, Record | None] = field(init=False)
     current_score: DataLoader[str, Record | None] = field(init=False)
     assessment: DataLoader[str, Record | None] = field(init=False)
+    history: DataLoader[tuple[str, FrozenParams], Record] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.history = DataLoader(self._histories, max_batch_size=MAX_BATCH)
         self.shop = DataLoader(self._shops, max_batch_size=MAX_BATCH)
         self.current_score = DataLoader(self._current_scores, max_batch_size=MAX_BATCH)
         self.assessment = DataLoader(self._assessments, max_batch_size=MAX_BATCH)
@@ -60,6 +62,9 @@ class ScoringLoaders:
     async def _assessments(self, ids: list[str]) -> list[Record | None]:
         answer = await self.client.call("GET", "/assessments", params={"ids": ids})
         return _by("id", answer["items"], ids)
+
+    async def _histories(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
+        return await batched_by_shop(self.client, "/histories", keys)
 
 
 def frozen_params(params: Mapping[str, Any]) -> FrozenParams:

@@ -11,6 +11,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from gateway.context import Info
 from gateway.idempotency import EXPECTED_VERSION_DESCRIPTION, IdempotencyKey, idempotency_headers
+from gateway.loaders import frozen_params
 from gateway.types.common import DeletePayload, page_args, to_wire, wire_body, wire_time
 from services.runtime.errors import IntegraError
 from services.runtime.wire import check_id
@@ -274,11 +275,8 @@ class Shop:
 
     @strawberry.field(description="The shop's assessment history, newest first.")
     async def assessments(self, info: Info, limit: int = 20, offset: int = 0) -> AssessmentPage:
-        answer = await info.context.clients.scoring.call(
-            "GET",
-            "/shops/{shop_id}/assessments",
-            path={"shop_id": str(self.id)},
-            params=page_args(limit, offset),
+        answer = await info.context.scoring.history.load(
+            (str(self.id), frozen_params(page_args(limit, offset)))
         )
         return AssessmentPage(
             items=[Assessment.from_wire(a) for a in answer["items"]],

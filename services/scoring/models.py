@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, BeforeValidator, Field, StringConstraints, field_validator
 
 from services.runtime.concurrency import ExpectedVersion
-from services.runtime.wire import LongText, PageQuery, RecordId, ShortText, WireModel
+from services.runtime.wire import LongText, Page, PageQuery, RecordId, ShortText, WireModel
 from services.scoring.domain import Band, Criterion
 
 Score100 = Annotated[float, Field(ge=0, le=100)]
@@ -259,6 +259,24 @@ class AssessmentBatch(WireModel):
     """Assessments answered for a batch request (order of the request, missing omitted)."""
 
     items: list[Assessment]
+
+
+class HistoriesQuery(PageQuery):
+    """One page of assessment history for each shop of a batch (at most 100 shops)."""
+
+    shop_ids: list[RecordId] = Field(min_length=1, max_length=100)
+
+
+class ShopHistory(Page[Assessment]):
+    """One page of a shop's assessments, newest first."""
+
+    shop_id: str
+
+
+class ShopHistories(WireModel):
+    """A history page per shop of the request, in its order (unknown shops: empty pages)."""
+
+    items: list[ShopHistory]
 
 
 class ShopBatch(WireModel):

@@ -254,6 +254,24 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
             )
         )
 
+    async def shop_histories(request: Request) -> Response:
+        query = query_model(request, models.HistoriesQuery)
+        pages = await store().shop_histories(query.shop_ids, query.limit, query.offset)
+        return json_response(
+            models.ShopHistories(
+                items=[
+                    models.ShopHistory(
+                        shop_id=shop_id,
+                        items=[assessment_out(d) for d in docs],
+                        total_count=total,
+                        limit=query.limit,
+                        offset=query.offset,
+                    )
+                    for shop_id, (docs, total) in pages.items()
+                ]
+            )
+        )
+
     async def get_assessment(request: Request) -> Response:
         doc = await store().get_assessment(path_id(request, "assessment_id"))
         return json_response(assessment_out(doc))
@@ -422,6 +440,14 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
             summary="The assessments of `ids` (a batch)",
             query=models.IdsQuery,
             response=models.AssessmentBatch,
+        ),
+        ApiRoute(
+            "/histories",
+            shop_histories,
+            "GET",
+            summary="A page of assessment history for each shop of `shopIds` (a batch)",
+            query=models.HistoriesQuery,
+            response=models.ShopHistories,
         ),
         ApiRoute(
             "/assessments/{assessment_id}",

@@ -76,6 +76,10 @@ def new_id() -> str:
     return str(ObjectId())
 
 
+HISTORY_BATCH_SIZE = 10_000
+"""First batch of a history pass: shops' assessments in one command, no getMore."""
+
+
 class ScoreStore:
     """Shops, weight profiles and assessments of the scoring service."""
 
@@ -391,6 +395,31 @@ class ScoreStore:
             .limit(limit)
         )
         return [doc async for doc in cursor], await self.assessments.count_documents(query)
+
+    async def shop_histories(
+        self, shop_ids: Sequence[str], limit: int, offset: int
+    ) -> dict[str, tuple[list[Document], int]]:
+        """Each shop's assessments, newest first, paged, and how many it has: two commands
+        for any number of shops (a count per shop, then one pass over their assessments)."""
+        wanted = list(dict.fromkeys(shop_ids))
+        match = {"shop_id": {"$in": wanted}}
+        counts = {
+            doc["_id"]: int(doc["n"])
+            async for doc in await self.assessments.aggregate(
+                [{"$match": match}, {"$group": {"_id": "$shop_id", "n": {"$sum": 1}}}]
+            )
+        }
+        pages: dict[str, list[Document]] = {shop_id: [] for shop_id in wanted}
+        seen = dict.fromkeys(wanted, 0)
+        cursor = self.assessments.find(match, batch_size=HISTORY_BATCH_SIZE).sort(
+            [("created_at", DESCENDING), ("_id", DESCENDING)]
+        )
+        async for doc in cursor:
+            shop_id = doc["shop_id"]
+            if offset <= seen[shop_id] < offset + limit:
+                pages[shop_id].append(doc)
+            seen[shop_id] += 1
+        return {shop_id: (pages[shop_id], counts.get(shop_id, 0)) for shop_id in wanted}
 
     async def current_assessments(self, shop_ids: Sequence[str]) -> list[Document]:
         """The latest assessment of each shop that has one (two commands for any count)."""

@@ -108,6 +108,26 @@ async def test_history_is_kept_and_current_score_is_the_latest(gql: GraphQLClien
     assert shop["assessments"]["totalCount"] == 2
 
 
+async def test_histories_of_many_shops_are_paged_per_shop(gql: GraphQLClient) -> None:
+    recorded: dict[str, list[str]] = {}
+    for name, count in (("Three", 3), ("One", 1), ("None", 0)):
+        shop_id = await create_shop(gql, name)
+        recorded[shop_id] = [
+            (await record(gql, shop_id, assessor=f"a{i}", criteria=DIRECT))["id"]
+            for i in range(count)
+        ]
+    data = await gql.data(
+        "{ shops(limit: 10, sort: NAME) { items { id "
+        "assessments(limit: 1, offset: 1) { totalCount limit offset items { id } } } } }"
+    )
+    for shop in data["shops"]["items"]:
+        newest_first = list(reversed(recorded[shop["id"]]))
+        page = shop["assessments"]
+        assert page["totalCount"] == len(newest_first)
+        assert (page["limit"], page["offset"]) == (1, 1)
+        assert [a["id"] for a in page["items"]] == newest_first[1:2]
+
+
 async def test_ranking_orders_shops_by_current_sh_with_the_matrix(gql: GraphQLClient) -> None:
     ids = {}
     for name, value in (("Low", 40), ("High", 90), ("Mid", 70)):
@@ -357,7 +377,8 @@ async def test_fifty_shops_with_scores_cost_one_call_per_service_level(
         await record(gql, shop_id, assessor="x", criteria=DIRECT)
     before = (await http.get("/metrics")).text
     data = await gql.data(
-        "{ shops(limit: 50) { items { name score { sh } advice { critical } } } }"
+        "{ shops(limit: 50) { items { name score { sh } advice { critical } "
+        "assessments(limit: 2) { totalCount items { sh } } } } }"
     )
     after = (await http.get("/metrics")).text
     assert len(data["shops"]["items"]) == 50
@@ -368,6 +389,8 @@ async def test_fifty_shops_with_scores_cost_one_call_per_service_level(
 
     assert calls("/shops", after) - calls("/shops", before) == 1
     assert calls("/scores", after) - calls("/scores", before) == 0  # the page brings them
+    assert calls("/histories", after) - calls("/histories", before) == 1
+    assert all(s["assessments"]["totalCount"] == 1 for s in data["shops"]["items"])
 
 
 async def test_metrics_use_route_templates_and_count_operations(
@@ -375,7 +398,8 @@ async def test_metrics_use_route_templates_and_count_operations(
 ) -> None:
     shop_id = await create_shop(gql, "Measured")
     await gql.data(
-        "query($id: ID!) { shop(id: $id) { assessments { totalCount } } }", {"id": shop_id}
+        'mutation($id: ID!) { updateShop(id: $id, input: {name: "Remeasured"}) { id } }',
+        {"id": shop_id},
     )
     text = (await http.get("/metrics")).text
     assert shop_id not in text
@@ -384,8 +408,8 @@ async def test_metrics_use_route_templates_and_count_operations(
             text,
             "http_server_request_duration_seconds_count",
             service="scoring",
-            route="/shops/{shop_id}/assessments",
-            method="GET",
+            route="/shops/{shop_id}",
+            method="PATCH",
             status_code="200",
         )
         >= 1
