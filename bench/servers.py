@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,17 +18,11 @@ from pathlib import Path
 
 import httpx
 
+from services.runtime.embedded import free_port
+
 PYTHON = sys.executable
 INTEGRA = str(Path(sys.executable).with_name("integra"))
 NX_27017 = "from nx_27017.nx_27017 import main; main()"
-
-
-def free_port() -> int:
-    """A loopback TCP port that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
