@@ -3,15 +3,17 @@
 A client retrying a creating mutation (its answer was lost) sends the same key again and gets
 the record the first attempt created; the service makes that race-safe (see
 :mod:`services.runtime.idempotency`). The gateway checks the key, so a bad one is a
-VALIDATION_ERROR naming ``idempotencyKey`` before anything is sent.
+VALIDATION_ERROR naming ``idempotencyKey`` before anything is sent. Keys are per caller.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 import strawberry
 
+from gateway.security.principal import current_caller
 from services.runtime.idempotency import HEADER, check_key
 
 KEY_DESCRIPTION = (
@@ -29,7 +31,15 @@ IdempotencyKey = Annotated[str | None, strawberry.argument(description=KEY_DESCR
 
 
 def idempotency_headers(key: str | None) -> dict[str, str] | None:
-    """The ``Idempotency-Key`` header for ``key`` (``None`` when no key is given)."""
+    """The ``Idempotency-Key`` header for ``key`` (``None`` when no key is given).
+
+    The key is scoped to the caller (a digest of the caller's client id and the key): two
+    clients that happen to choose the same key never collide, and one cannot probe or block
+    another's creations by guessing its keys.
+    """
     if key is None:
         return None
-    return {HEADER: check_key(key)}
+    check_key(key)
+    caller = current_caller()
+    client = "" if caller is None else caller.client_id
+    return {HEADER: hashlib.sha256(f"{client}\x00{key}".encode()).hexdigest()}

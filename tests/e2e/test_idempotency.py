@@ -8,10 +8,12 @@ is a CONFLICT naming ``idempotencyKey`` and writes nothing.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from services.runtime.auth import Role
 from tests.conftest import GraphQLClient
 from tests.e2e.test_scoring_graphql import create_shop
 
@@ -215,3 +217,21 @@ async def test_record_measurement_mutation_retry_answers_the_same_measurement(
     assert {a["recordMeasurement"]["revision"] for a in answers} == {1}
     changed = {**measurement, "periodEnd": "2026-10-07T00:00:00Z"}
     _conflict(await gql.error(mutation, {"input": changed, "key": "gql-measure"}))
+
+
+async def test_keys_are_scoped_to_the_caller(
+    http: httpx.AsyncClient, analyst: dict[str, str], jwt_for: Callable[..., str]
+) -> None:
+    """Two clients choosing the same key create two records; neither sees the other's."""
+    other = {"Authorization": f"Bearer {jwt_for(Role.ANALYST, sub='someone-else')}"}
+    ids = []
+    for headers, name in ((analyst, "Mine"), (other, "Theirs"), (analyst, "Mine")):
+        answer = await http.post(
+            "/graphql",
+            json={"query": CREATE_SHOP, "variables": {"input": {"name": name}, "key": "k-1"}},
+            headers=headers,
+        )
+        assert not answer.json().get("errors"), answer.json()
+        ids.append(answer.json()["data"]["createShop"]["id"])
+    assert ids[0] == ids[2]  # the first caller's retry
+    assert ids[1] != ids[0]  # the other caller's own record
