@@ -22,6 +22,7 @@ from prometheus_client import Counter, Gauge
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.backoff import backoff_delay
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.metrics import REGISTRY
 
@@ -100,8 +101,7 @@ class RetryPolicy:
         """Seconds to wait before retry number ``retry`` (1-based): "full jitter" backoff,
         uniform in [0, min(max_delay, base_delay * 2 ** (retry - 1))], so that many
         gateways do not retry in lock-step."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
-        return ceiling * rng()
+        return backoff_delay(retry, self.base_delay, self.max_delay, 1.0, 1.0 - rng())
 
 
 class BreakerState(Enum):

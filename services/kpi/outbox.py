@@ -40,6 +40,7 @@ from prometheus_client import Counter, Gauge
 from services.kpi import models
 from services.kpi.store import Document, EventSource, KpiStore, from_epoch_ms, now
 from services.runtime.app import stop_if_cancelled
+from services.runtime.backoff import backoff_delay
 from services.runtime.metrics import REGISTRY
 
 log = logging.getLogger("integra.kpi.outbox")
@@ -73,17 +74,6 @@ NO_DATA_EVENTS: Final = Counter(
     "No-data escalation events enqueued (a scope without a measurement for 30 days).",
     registry=REGISTRY,
 )
-
-
-def backoff_delay(attempts: int, base: float, cap: float, jitter: float, rand: float) -> float:
-    """Seconds to wait after the ``attempts``-th failed attempt (1 = the first failure).
-
-    ``base · 2^(attempts-1)``, capped at ``cap``, then shortened by up to the fraction
-    ``jitter`` at random (``rand`` in [0, 1)) so that events that failed together spread out.
-    The result never exceeds ``cap``.
-    """
-    raw = min(cap, base * 2.0 ** min(max(attempts - 1, 0), 62))
-    return raw * (1.0 - jitter * rand)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 
 from services.kpi import domain
 from services.kpi.app import KpiOptions, KpiSettings
-from services.kpi.outbox import backoff_delay
 from services.kpi.platform import (
     HistogramSnapshot,
     PlatformRecorder,
@@ -24,6 +23,7 @@ from services.kpi.platform import (
     snapshot_from_families,
 )
 from services.runtime.app import stop_if_cancelled
+from services.runtime.backoff import backoff_delay
 from services.runtime.metrics import LATENCY_BUCKETS
 
 INF = float("inf")
