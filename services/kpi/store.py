@@ -43,15 +43,12 @@ from pymongo.errors import DuplicateKeyError
 from services.kpi import domain
 from services.runtime.errors import Conflict, NotFound, ValidationFailed
 from services.runtime.idempotency import Idempotency
+from services.runtime.mongo import BATCH_READ_SIZE
 
 Document = dict[str, Any]
 
 MAX_REVISIONS = 100
 """The most revisions one measurement keeps (a further replacement is a CONFLICT)."""
-READ_BATCH_SIZE = 10_000
-"""First-batch size of the per-page reads (latest values, targets): a page of 100 shops with
-every KPI fits, so the command count does not grow with the page (MongoDB's default first
-batch is 101 documents)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -519,12 +516,12 @@ class KpiStore:
     async def latest_for(self, shop_ids: Sequence[str]) -> list[Document]:
         """The latest measurement of every KPI of the given scopes (one command: the batch
         holds a whole page of shops, so no ``getMore`` follows the first 101 documents)."""
-        cursor = self.latest.find({"shop_id": {"$in": list(shop_ids)}}, batch_size=READ_BATCH_SIZE)
+        cursor = self.latest.find({"shop_id": {"$in": list(shop_ids)}}, batch_size=BATCH_READ_SIZE)
         return [d async for d in cursor]
 
     async def targets_for(self, shop_ids: Sequence[str]) -> list[Document]:
         """Every target of the given scopes (one command)."""
-        cursor = self.targets.find({"shop_id": {"$in": list(shop_ids)}}, batch_size=READ_BATCH_SIZE)
+        cursor = self.targets.find({"shop_id": {"$in": list(shop_ids)}}, batch_size=BATCH_READ_SIZE)
         return [d async for d in cursor]
 
     async def put_target(

@@ -18,6 +18,11 @@ from services.runtime.settings import IntegraSettings
 
 Document = dict[str, object]
 
+BATCH_READ_SIZE = 10_000
+"""First-batch size of the reads that answer a batch of shops at once (a page of 100 shops'
+latest KPIs, targets, assessment histories): they fit in one command, so the command count
+does not grow with the page (MongoDB's default first batch is 101 documents)."""
+
 # Commands the driver sends by itself; they are not work a request asked for.
 _HOUSEKEEPING = frozenset({"hello", "ismaster", "isMaster", "endSessions", "saslStart"})
 # Known command names; anything else is counted as "other" so labels stay bounded.

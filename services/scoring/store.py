@@ -30,6 +30,7 @@ from pymongo.errors import DuplicateKeyError
 from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
+from services.runtime.mongo import BATCH_READ_SIZE
 from services.scoring import domain
 
 Document = dict[str, Any]
@@ -74,10 +75,6 @@ def now() -> datetime:
 def new_id() -> str:
     """A new record id: an ObjectId's 24 hex digits (time-ordered, opaque to clients)."""
     return str(ObjectId())
-
-
-HISTORY_BATCH_SIZE = 10_000
-"""First batch of a history pass: shops' assessments in one command, no getMore."""
 
 
 class ScoreStore:
@@ -411,7 +408,7 @@ class ScoreStore:
         }
         pages: dict[str, list[Document]] = {shop_id: [] for shop_id in wanted}
         seen = dict.fromkeys(wanted, 0)
-        cursor = self.assessments.find(match, batch_size=HISTORY_BATCH_SIZE).sort(
+        cursor = self.assessments.find(match, batch_size=BATCH_READ_SIZE).sort(
             [("created_at", DESCENDING), ("_id", DESCENDING)]
         )
         async for doc in cursor:
