@@ -15,6 +15,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt
 
+from services.runtime.backoff import backoff_delay
 from services.runtime.errors import Conflict
 
 FIELD = "expectedVersion"
@@ -36,4 +37,4 @@ def check_version(what: str, ident: str, stored: int, expected: int | None) -> N
 async def contention_pause(attempt: int) -> None:
     """Wait a short random time before retrying a compare-and-set that lost a race, so that
     writers which collided do not collide again in lockstep (grows with ``attempt``)."""
-    await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
+    await asyncio.sleep(backoff_delay(attempt + 1, 0.001, 0.05, 1.0, random.random()))
