@@ -90,6 +90,11 @@ def with_kpis(query: str, has_kpis: bool) -> str:
     return query.replace("KPIS", KPIS_SELECTION if has_kpis else "")
 
 
+def list_body(has_kpis: bool) -> bytes:
+    """The POST body of the list target: the first ``LIST_SIZE`` shops."""
+    return request_body(with_kpis(LIST_QUERY, has_kpis), {"limit": LIST_SIZE})
+
+
 class GraphQLClient:
     """Posts operations to one endpoint; an answer with ``errors`` raises."""
 

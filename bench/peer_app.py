@@ -1,5 +1,5 @@
 """Target 2, the peer: a minimal Strawberry app with default settings answering the one-shop
-query from memory (what a team would write first)."""
+query and the list of 50 from memory (what a team would write first)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from bench.shop_data import load_shop
+from bench.shop_data import load_list, load_shop
 
 
 @strawberry.enum
@@ -60,42 +60,80 @@ class Assessment:
 
 
 @strawberry.type
-class Shop:
-    """A shop with its current score."""
+class KpiStatus:
+    """A KPI's latest value and its status against the target."""
 
+    kpi_code: str
+    value: float | None
+    status: str | None
+
+
+@strawberry.type
+class Shop:
+    """A shop with its current score and KPI statuses."""
+
+    id: strawberry.ID
     name: str
     score: Assessment | None
+    kpis: list[KpiStatus]
 
 
-def _shop(data: dict[str, Any]) -> Shop:
-    score = data["score"]
+@strawberry.type
+class ShopPage:
+    """A page of shops."""
+
+    total_count: int
+    items: list[Shop]
+
+
+def _assessment(score: dict[str, Any] | None) -> Assessment | None:
+    if score is None:
+        return None
+    return Assessment(
+        sh=score["sh"],
+        band=Band(score["band"]),
+        criteria=[
+            CriterionScore(
+                criterion=Criterion(c["criterion"]),
+                value=c["value"],
+                band=Band(c["band"]) if c["band"] else None,
+            )
+            for c in score.get("criteria", [])
+        ],
+    )
+
+
+def _shop(data: dict[str, Any], shop_id: str = "") -> Shop:
     return Shop(
+        id=strawberry.ID(data.get("id", shop_id)),
         name=data["name"],
-        score=Assessment(
-            sh=score["sh"],
-            band=Band(score["band"]),
-            criteria=[
-                CriterionScore(
-                    criterion=Criterion(c["criterion"]),
-                    value=c["value"],
-                    band=Band(c["band"]) if c["band"] else None,
-                )
-                for c in score["criteria"]
-            ],
-        ),
+        score=_assessment(data["score"]),
+        kpis=[
+            KpiStatus(kpi_code=k["kpiCode"], value=k["value"], status=k["status"])
+            for k in data.get("kpis", [])
+        ],
     )
 
 
 def create_app() -> Starlette:
     """``/graphql`` (Strawberry's ASGI view, default settings) and ``/healthz``."""
-    data = load_shop()
+    one = load_shop()
+    page = load_list()
 
     @strawberry.type
     class Query:
         @strawberry.field
         def shop(self, id: strawberry.ID) -> Shop | None:
             """The shop (one in memory)."""
-            return _shop(data)
+            return _shop(one, id)
+
+        @strawberry.field
+        def shops(self, limit: int) -> ShopPage:
+            """The first ``limit`` shops (built from memory on every request)."""
+            return ShopPage(
+                total_count=page["totalCount"],
+                items=[_shop(item) for item in page["items"][:limit]],
+            )
 
     async def healthz(_: Request) -> Response:
         return Response(b"{}", media_type="application/json")

@@ -1,5 +1,6 @@
-"""``python -m bench.profile``: where ``integra up`` spends its CPU under the one-shop and the
-list load, sampled with py-spy (``pip install py-spy``; needs ptrace rights, e.g. root).
+"""``python -m bench.profile``: where ``integra up`` spends its CPU under the one-shop, the
+dashboard and the list load, sampled with py-spy (``pip install py-spy``; needs ptrace rights,
+e.g. root).
 
 Prints, per target, the functions with the most samples on top of the stack (self) and in
 the stack (inclusive), grouped by ``file:function``; the raw collapsed stacks and an SVG
@@ -92,7 +93,7 @@ def profile_target(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Profile the one-shop and list targets of ``integra up``."""
+    """Profile the one-shop, dashboard and list targets of ``integra up``."""
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -107,11 +108,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         stack = start_up(servers)
         asyncio.run(seed(stack, gql.LIST_SIZE))
         has_kpis = asyncio.run(_has_kpis(stack.graphql_url, stack.headers))
+        first = {"id": stack.shop_ids[0]}
         bodies = {
-            "one-shop": gql.request_body(ONE_SHOP_QUERY, {"id": stack.shop_ids[0]}),
-            "list": gql.request_body(
-                gql.with_kpis(gql.LIST_QUERY, has_kpis), {"limit": gql.LIST_SIZE}
-            ),
+            "one-shop": gql.request_body(ONE_SHOP_QUERY, first),
+            "dashboard": gql.request_body(gql.with_kpis(gql.DASHBOARD_QUERY, has_kpis), first),
+            "list": gql.list_body(has_kpis),
         }
         for name, body in bodies.items():
             run_wrk(stack.graphql_url, body, stack.headers, 16, 3)  # warm-up

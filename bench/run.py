@@ -29,7 +29,7 @@ from bench.metrics import PerOperation, per_operation
 from bench.ranking import grow_shops, time_ranking
 from bench.rss import PeakRss
 from bench.servers import Server, Servers, clean_env, mongo_uri
-from bench.shop_data import ONE_SHOP_QUERY, SHOP_FILE_VARIABLE
+from bench.shop_data import LIST_FILE_VARIABLE, ONE_SHOP_QUERY, SHOP_FILE_VARIABLE
 from bench.steady import run_steady
 from bench.wrk import LoadResult, require_wrk, run_wrk
 
@@ -192,7 +192,7 @@ def targets_of(stack: Stack, has_kpis: bool, write_counter: list[int]) -> list[T
 
     one = gql.request_body(ONE_SHOP_QUERY, {"id": first})
     dashboard = gql.request_body(gql.with_kpis(gql.DASHBOARD_QUERY, has_kpis), {"id": first})
-    listing = gql.request_body(gql.with_kpis(gql.LIST_QUERY, has_kpis), {"limit": gql.LIST_SIZE})
+    listing = gql.list_body(has_kpis)
     name = f"integra {stack.mode}"
     return [
         Target(f"{name}: one shop", stack.graphql_url, stack.servers, one, stack.headers),
@@ -304,12 +304,18 @@ def table(
     by_name = {row.target: row.rate for row in rows}
     notes = [f"Medians of {runs} run(s); errors are summed over the runs."]
     peer, limit = by_name.get("peer"), by_name.get("limit")
+    peer_list = by_name.get("peer: list of 50")
     for mode in ("up", "separate"):
         one = by_name.get(f"integra {mode}: one shop")
         if one and peer and limit:
             notes.append(
                 f"integra {mode} one shop / peer = {_ratio(one, peer):.2f}; "
                 f"/ limit = {_ratio(one, limit):.3f} (medians of the per-run ratios)"
+            )
+        listed = by_name.get(f"integra {mode}: list of 50")
+        if listed and peer_list:
+            notes.append(
+                f"integra {mode} list of 50 / peer list of 50 = {_ratio(listed, peer_list):.2f}"
             )
     notes.append(
         "server CPU ms/req: user+system CPU of the target's processes (database included) "
@@ -429,19 +435,26 @@ def measure(servers: Servers, args: argparse.Namespace) -> dict[str, Any]:
     has_kpis = asyncio.run(_has_kpis(up))
     one_shop = gql.request_body(ONE_SHOP_QUERY, {"id": up.shop_ids[0]})
     answer = asyncio.run(probe(up.graphql_url, up.headers, one_shop))
-    shop_file = servers.work_dir / "shop.json"
-    shop_file.write_text(json.dumps(answer["data"]["shop"]))
-    env = {SHOP_FILE_VARIABLE: str(shop_file)}
+    listing = gql.list_body(has_kpis)
+    list_answer = asyncio.run(probe(up.graphql_url, up.headers, listing))
+    env = {
+        SHOP_FILE_VARIABLE: _answer_file(servers.work_dir / "shop.json", answer["data"]["shop"]),
+        LIST_FILE_VARIABLE: _answer_file(
+            servers.work_dir / "list.json", list_answer["data"]["shops"]
+        ),
+    }
     limit = servers.uvicorn_app("limit", "bench.limit_app:create_app", env)
     peer = servers.uvicorn_app("peer", "bench.peer_app:create_app", env)
     plain = {"Content-Type": "application/json"}
-    for server in (limit, peer):
-        other = asyncio.run(probe(server.url + "/graphql", plain, one_shop))
-        if other != answer:
-            raise RuntimeError(f"{server.name} answers {other}, integra {answer}")
+    same = [(limit, one_shop, answer), (peer, one_shop, answer), (peer, listing, list_answer)]
+    for server, body, expected in same:
+        other = asyncio.run(probe(server.url + "/graphql", plain, body))
+        if other != expected:
+            raise RuntimeError(f"{server.name} answers {other}, integra {expected}")
     targets = [
         Target("limit", limit.url + "/graphql", [limit], one_shop, plain),
         Target("peer", peer.url + "/graphql", [peer], one_shop, plain),
+        Target("peer: list of 50", peer.url + "/graphql", [peer], listing, plain),
     ]
     write_counter = [0]
     for stack in stacks:
@@ -490,6 +503,12 @@ def measure(servers: Servers, args: argparse.Namespace) -> dict[str, Any]:
         "ranking_raw": ranking,
         "ranking": ranking_table(ranking),
     }
+
+
+def _answer_file(path: Path, data: object) -> str:
+    """Write one of Integra's answers for the limit and the peer to serve; the path."""
+    path.write_text(json.dumps(data))
+    return str(path)
 
 
 async def _has_kpis(stack: Stack) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from strawberry.types import Info as StrawberryInfo
 
@@ -25,17 +26,25 @@ class ServiceClients:
 
 @dataclass
 class GatewayContext:
-    """Per-request context: clients (shared) and loaders (new for each request)."""
+    """Per-request context: clients (shared) and loaders (new for each request, made on
+    first use)."""
 
     clients: ServiceClients
-    scoring: ScoringLoaders = field(init=False)
-    risk: RiskLoaders = field(init=False)
-    kpi: KpiLoaders = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.scoring = ScoringLoaders(self.clients.scoring)
-        self.risk = RiskLoaders(self.clients.risk)
-        self.kpi = KpiLoaders(self.clients.kpi)
+    @cached_property
+    def scoring(self) -> ScoringLoaders:
+        """This request's scoring loaders."""
+        return ScoringLoaders(self.clients.scoring)
+
+    @cached_property
+    def risk(self) -> RiskLoaders:
+        """This request's risk loaders."""
+        return RiskLoaders(self.clients.risk)
+
+    @cached_property
+    def kpi(self) -> KpiLoaders:
+        """This request's kpi loaders."""
+        return KpiLoaders(self.clients.kpi)
 
 
 Info = StrawberryInfo[GatewayContext, None]

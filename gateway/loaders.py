@@ -1,5 +1,7 @@
 """DataLoaders: one batched service call per kind of record per query level.
 
+Each loader is made on first use: a request builds only the loaders its fields need.
+
 A loader lives for one GraphQL request; listing 50 shops with their scores costs one call
 for the shops and one for the scores, not 51.
 """
@@ -8,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -31,16 +34,26 @@ class ScoringLoaders:
     """Batched reads from the scoring service."""
 
     client: ServiceClient
-    shop: DataLoader[str, Record | None] = field(init=False)
-    current_score: DataLoader[str, Record | None] = field(init=False)
-    assessment: DataLoader[str, Record | None] = field(init=False)
-    history: DataLoader[tuple[str, FrozenParams], Record] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.history = DataLoader(self._histories, max_batch_size=MAX_BATCH)
-        self.shop = DataLoader(self._shops, max_batch_size=MAX_BATCH)
-        self.current_score = DataLoader(self._current_scores, max_batch_size=MAX_BATCH)
-        self.assessment = DataLoader(self._assessments, max_batch_size=MAX_BATCH)
+    @cached_property
+    def shop(self) -> DataLoader[str, Record | None]:
+        """Shops by id, with their current scores."""
+        return DataLoader(self._shops, max_batch_size=MAX_BATCH)
+
+    @cached_property
+    def current_score(self) -> DataLoader[str, Record | None]:
+        """Current assessments by shop id."""
+        return DataLoader(self._current_scores, max_batch_size=MAX_BATCH)
+
+    @cached_property
+    def assessment(self) -> DataLoader[str, Record | None]:
+        """Assessments by id."""
+        return DataLoader(self._assessments, max_batch_size=MAX_BATCH)
+
+    @cached_property
+    def history(self) -> DataLoader[tuple[str, FrozenParams], Record]:
+        """Score histories by shop and filters."""
+        return DataLoader(self._histories, max_batch_size=MAX_BATCH)
 
     async def _shops(self, ids: list[str]) -> list[Record | None]:
         # With their current scores: a shop's score is then no second call (one shop, the
@@ -106,16 +119,26 @@ class RiskLoaders:
     of filters) for all the shops of a query level."""
 
     client: ServiceClient
-    risk: DataLoader[str, Record | None] = field(init=False)
-    shop_risks: DataLoader[tuple[str, FrozenParams], Record] = field(init=False)
-    matrix: DataLoader[tuple[str, str], Record] = field(init=False)
-    roadmap: DataLoader[str, Record] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.risk = DataLoader(self._risks, max_batch_size=MAX_BATCH)
-        self.shop_risks = DataLoader(self._shop_risks, max_batch_size=MAX_BATCH)
-        self.matrix = DataLoader(self._matrices, max_batch_size=MAX_BATCH)
-        self.roadmap = DataLoader(self._roadmaps, max_batch_size=MAX_BATCH)
+    @cached_property
+    def risk(self) -> DataLoader[str, Record | None]:
+        """Risks by id."""
+        return DataLoader(self._risks, max_batch_size=MAX_BATCH)
+
+    @cached_property
+    def shop_risks(self) -> DataLoader[tuple[str, FrozenParams], Record]:
+        """Risk pages by shop and filters."""
+        return DataLoader(self._shop_risks, max_batch_size=MAX_BATCH)
+
+    @cached_property
+    def matrix(self) -> DataLoader[tuple[str, str], Record]:
+        """Risk matrices by shop and kind."""
+        return DataLoader(self._matrices, max_batch_size=MAX_BATCH)
+
+    @cached_property
+    def roadmap(self) -> DataLoader[str, Record]:
+        """Roadmaps by shop id."""
+        return DataLoader(self._roadmaps, max_batch_size=MAX_BATCH)
 
     async def _risks(self, ids: list[str]) -> list[Record | None]:
         answer = await self.client.call("GET", "/risks", params={"ids": ids})
@@ -140,16 +163,26 @@ class KpiLoaders:
     parameters) for all the shops of a query level."""
 
     client: ServiceClient
-    kpi: DataLoader[str, Record | None] = field(init=False)
-    measurement: DataLoader[str, Record | None] = field(init=False)
-    latest: DataLoader[tuple[str, FrozenParams], Record] = field(init=False)
-    series: DataLoader[tuple[str, FrozenParams], Record] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.kpi = DataLoader(self._kpis, max_batch_size=MAX_BATCH)
-        self.measurement = DataLoader(self._measurements, max_batch_size=MAX_BATCH)
-        self.latest = DataLoader(self._latest, max_batch_size=MAX_BATCH)
-        self.series = DataLoader(self._series, max_batch_size=MAX_BATCH)
+    @cached_property
+    def kpi(self) -> DataLoader[str, Record | None]:
+        """Catalogue entries by code."""
+        return DataLoader(self._kpis, max_batch_size=MAX_BATCH)
+
+    @cached_property
+    def measurement(self) -> DataLoader[str, Record | None]:
+        """Measurements by id."""
+        return DataLoader(self._measurements, max_batch_size=MAX_BATCH)
+
+    @cached_property
+    def latest(self) -> DataLoader[tuple[str, FrozenParams], Record]:
+        """Latest KPI values by shop and parameters."""
+        return DataLoader(self._latest, max_batch_size=MAX_BATCH)
+
+    @cached_property
+    def series(self) -> DataLoader[tuple[str, FrozenParams], Record]:
+        """KPI series by shop and parameters."""
+        return DataLoader(self._series, max_batch_size=MAX_BATCH)
 
     async def _kpis(self, codes: list[str]) -> list[Record | None]:
         answer = await self.client.call("GET", "/catalogue", params={"codes": codes})

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from services.runtime.auth import Role
 from services.runtime.embedded import EmbeddedMongo
+from services.runtime.heap import frozen_after_startup
 from services.runtime.json_logging import configure_logging
 from services.runtime.settings import IntegraSettings
 
@@ -49,6 +50,8 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def _serve(app: Starlette, settings: IntegraSettings) -> None:
+    # Once started, the long-lived heap is frozen: full collections no longer walk it.
+    app.router.lifespan_context = frozen_after_startup(app.router.lifespan_context)
     uvicorn.run(
         app,
         host=settings.host,

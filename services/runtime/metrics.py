@@ -7,11 +7,12 @@ compliance is computable in PromQL.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterable
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
@@ -77,6 +78,14 @@ RISK_ESCALATIONS: Final = Counter(
     ["category", "source"],
     registry=REGISTRY,
 )
+
+GC_FROZEN_OBJECTS: Final = Gauge(
+    "python_gc_frozen_objects",
+    "Objects in the garbage collector's permanent generation: what start-up built, left out "
+    "of collections (services/runtime/heap.py); 0 before start-up is done.",
+    registry=REGISTRY,
+)
+GC_FROZEN_OBJECTS.set_function(gc.get_freeze_count)
 
 UNMATCHED_ROUTE: Final = "__unmatched__"
 

@@ -27,6 +27,14 @@ def _port_answers(port: int) -> bool:
     return True
 
 
+def _frozen_objects(metrics_url: str) -> float:
+    """``python_gc_frozen_objects`` of a running process (its start-up heap, frozen)."""
+    for line in httpx.get(metrics_url).text.splitlines():
+        if line.startswith("python_gc_frozen_objects "):
+            return float(line.split()[1])
+    raise AssertionError(f"no python_gc_frozen_objects at {metrics_url}")
+
+
 def test_up_keeps_data_across_restarts_and_seed_is_idempotent(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -35,6 +43,7 @@ def test_up_keeps_data_across_restarts_and_seed_is_idempotent(tmp_path: Path) ->
     first = IntegraProcess(["up"], env, tmp_path / "up-1.log")
     try:
         first.wait_ready(base)
+        assert _frozen_objects(f"{base}/metrics") > 10_000, "start-up heap left out of GC"
         auth = admin_headers(tmp_path / "data")
         graphql(base, 'mutation { createShop(input: {name: "Survivor"}) { id } }', headers=auth)
         for _ in range(2):
@@ -152,6 +161,7 @@ def test_components_as_separate_processes(mongo_uri: str, tmp_path: Path) -> Non
         assert shop["shop"]["score"]["band"] == "EXCELLENT"
         metrics = httpx.get(f"http://127.0.0.1:{scoring_port}/metrics").text
         assert 'route="/shops/{shop_id}/assessments",service="scoring"' in metrics
+        assert _frozen_objects(f"http://127.0.0.1:{scoring_port}/metrics") > 10_000
     finally:
         gateway.kill()
         scoring.kill()
