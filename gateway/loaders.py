@@ -41,6 +41,12 @@ class ScoringLoaders:
         return DataLoader(self._shops, max_batch_size=MAX_BATCH)
 
     @cached_property
+    def shop_summary(self) -> DataLoader[str, Record | None]:
+        """Shops by id with the summary of their current scores only (no read of the
+        assessments): for selections the summary answers."""
+        return DataLoader(self._shop_summaries, max_batch_size=MAX_BATCH)
+
+    @cached_property
     def current_score(self) -> DataLoader[str, Record | None]:
         """Current assessments by shop id."""
         return DataLoader(self._current_scores, max_batch_size=MAX_BATCH)
@@ -60,6 +66,10 @@ class ScoringLoaders:
         # dashboard), at the price of one read of the assessments by the scoring service.
         answer = await self.client.call("GET", "/shops", params={"ids": ids, "withScore": True})
         self.prime_scores(answer["items"])
+        return _by("id", answer["items"], ids)
+
+    async def _shop_summaries(self, ids: list[str]) -> list[Record | None]:
+        answer = await self.client.call("GET", "/shops", params={"ids": ids})
         return _by("id", answer["items"], ids)
 
     def prime_scores(self, shops: Sequence[Record]) -> None:

@@ -213,6 +213,32 @@ class Assessment:
         )
 
     @classmethod
+    def from_summary(cls, shop_id: strawberry.ID, summary: Record) -> Assessment:
+        """The current assessment as far as the shop's score summary holds it, for selections
+        :func:`_summary_answers` accepts (no read of the assessment itself).
+
+        The fields the summary lacks (assessor, note, profile, components, advice, each
+        criterion's weight and source) are left unset: a resolver reaching one would fail
+        loudly, never answer a made-up value.
+        """
+        score = cls.__new__(cls)
+        score.id = strawberry.ID(summary["assessmentId"])
+        score.shop_id = shop_id
+        score.sh = summary["sh"]
+        score.sh_rounded = summary["shRounded"]
+        score.band = domain.Band(summary["band"])
+        score.created_at = wire_time(summary["createdAt"])
+        score.criteria = []
+        for c in summary["criteria"]:
+            criterion = CriterionScore.__new__(CriterionScore)
+            criterion.criterion = domain.Criterion(c["criterion"])
+            criterion.name = domain.CRITERION_NAMES[criterion.criterion]
+            criterion.value = c["value"]
+            criterion.band = domain.Band(c["band"]) if c["band"] else None
+            score.criteria.append(criterion)
+        return score
+
+    @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Assessment | None:
         """Federation: an assessment by id, batched with the others of the request."""
         record = await info.context.scoring.assessment.load(check_id(str(id)))
@@ -243,6 +269,10 @@ class Shop:
     version: int = strawberry.field(
         description="Grows by one with every change; send it as expectedVersion to update."
     )
+    # The scoring service's summary of the current score (None: the shop has no score), when
+    # the answer carried one; with it, lists answer `score { sh band }` with no further read.
+    has_summary: strawberry.Private[bool] = False
+    score_summary: strawberry.Private[Record | None] = None
 
     @classmethod
     def from_wire(cls, record: Record) -> Shop:
@@ -255,6 +285,8 @@ class Shop:
             created_at=wire_time(record["createdAt"]),
             updated_at=wire_time(record["updatedAt"]),
             version=record["version"],
+            has_summary="scoreSummary" in record,
+            score_summary=record.get("scoreSummary"),
         )
 
     @classmethod
@@ -265,11 +297,18 @@ class Shop:
 
     @strawberry.field(description="The current score: the latest assessment, if any.")
     async def score(self, info: Info) -> Assessment | None:
+        if self.has_summary:
+            if self.score_summary is None:
+                return None
+            if all(_summary_answers(f.selections) for f in info.selected_fields):
+                return Assessment.from_summary(self.id, self.score_summary)
         record = await info.context.scoring.current_score.load(str(self.id))
         return Assessment.from_wire(record) if record else None
 
     @strawberry.field(description="Where to improve first, from the current score.")
     async def advice(self, info: Info) -> Advice | None:
+        if self.has_summary and self.score_summary is None:
+            return None
         record = await info.context.scoring.current_score.load(str(self.id))
         return Advice.from_wire(record["advice"]) if record else None
 
@@ -519,20 +558,51 @@ def _ranking(answer: Record) -> Ranking:
     )
 
 
-_SCORE_FIELDS = frozenset({"score", "advice"})
+#: What a shop's score summary answers: these fields of ``Assessment`` and, within its
+#: ``criteria``, of ``CriterionScore``.
+_SUMMARY_FIELDS = frozenset({"__typename", "id", "shopId", "sh", "shRounded", "band", "createdAt"})
+_SUMMARY_CRITERION_FIELDS = frozenset({"__typename", "criterion", "name", "value", "band"})
+#: Fields of a shop whose selection decides whether its full current assessment is needed.
+_SHOP_PATH = frozenset({"shop", "shops", "items"})
 
 
-def _selects_score(selections: Sequence[Selection]) -> bool:
-    """Whether a shop page's selection asks for a shop's ``score`` or ``advice`` (through
-    ``items`` and fragments), so the page can bring the scores along in the same call."""
+def _summary_answers(selections: Sequence[Selection]) -> bool:
+    """Whether a selection of ``Assessment`` (fragments included) asks only for what the
+    shop's score summary holds."""
     for selection in selections:
-        if isinstance(selection, SelectedField) and selection.name in ("shops", "items"):
-            if _selects_score(selection.selections):
+        if isinstance(selection, SelectedField):
+            if selection.name == "criteria":
+                if not _only(selection.selections, _SUMMARY_CRITERION_FIELDS):
+                    return False
+            elif selection.name not in _SUMMARY_FIELDS:
+                return False
+        elif not _summary_answers(selection.selections):
+            return False
+    return True
+
+
+def _only(selections: Sequence[Selection], allowed: frozenset[str]) -> bool:
+    return all(
+        selection.name in allowed
+        if isinstance(selection, SelectedField)
+        else _only(selection.selections, allowed)
+        for selection in selections
+    )
+
+
+def _needs_full_score(selections: Sequence[Selection]) -> bool:
+    """Whether a selection of shops (through ``shop``, ``shops``, ``items`` and fragments)
+    asks for ``advice`` or for more of ``score`` than the summary holds: then the shops are
+    read with their full current assessments, in the same call."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == "advice":
                 return True
-        elif isinstance(selection, SelectedField):
-            if selection.name in _SCORE_FIELDS:
+            if selection.name == "score" and not _summary_answers(selection.selections):
                 return True
-        elif _selects_score(selection.selections):
+            if selection.name in _SHOP_PATH and _needs_full_score(selection.selections):
+                return True
+        elif _needs_full_score(selection.selections):
             return True
     return False
 
@@ -541,7 +611,9 @@ def _selects_score(selections: Sequence[Selection]) -> bool:
 class ScoringQuery:
     @strawberry.field(description="A shop by id; null if there is none.")
     async def shop(self, info: Info, id: strawberry.ID) -> Shop | None:
-        record = await info.context.scoring.shop.load(check_id(str(id)))
+        scoring = info.context.scoring
+        loader = scoring.shop if _needs_full_score(info.selected_fields) else scoring.shop_summary
+        record = await loader.load(check_id(str(id)))
         return Shop.from_wire(record) if record else None
 
     @strawberry.field(description="A page of shops, sorted.")
@@ -558,14 +630,16 @@ class ScoringQuery:
             "sort": sort,
             "order": order,
         }
-        with_score = _selects_score(info.selected_fields)
+        scoring = info.context.scoring
+        with_score = _needs_full_score(info.selected_fields)
         if with_score:
             params["withScore"] = True
         answer = await info.context.clients.scoring.call("GET", "/shops", params=params)
+        loader = scoring.shop if with_score else scoring.shop_summary
         for record in answer["items"]:
-            info.context.scoring.shop.prime(record["id"], record)
+            loader.prime(record["id"], record)
         if with_score:
-            info.context.scoring.prime_scores(answer["items"])
+            scoring.prime_scores(answer["items"])
         return ShopPage(
             items=[Shop.from_wire(s) for s in answer["items"]],
             total_count=answer["totalCount"],

@@ -241,11 +241,12 @@ def score(criteria: Mapping[Criterion, float], weights: Mapping[Criterion, float
     ``E`` has no band: its scale runs the other way (0 = favourable conditions).
     """
     sh = integral(criteria, weights)
-    return Score(
-        sh=sh,
-        band=band_of(sh),
-        criterion_bands=MappingProxyType({c: band_of(criteria[c]) for c in WEIGHTED}),
-    )
+    return Score(sh=sh, band=band_of(sh), criterion_bands=criterion_bands(criteria))
+
+
+def criterion_bands(criteria: Mapping[Criterion, float]) -> Mapping[Criterion, Band]:
+    """Each weighted criterion's band (``E`` has none: its scale runs the other way)."""
+    return MappingProxyType({c: band_of(criteria[c]) for c in WEIGHTED})
 
 
 # --- advice (§2.6) --------------------------------------------------------------------------

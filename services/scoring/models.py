@@ -62,6 +62,11 @@ class Shop(WireModel):
         description="The current assessment: answered only with `withScore=true` (absent when "
         "the shop has none), so a list with scores is one call",
     )
+    score_summary: ScoreSummary | None = Field(
+        default=None,
+        description="SH, band and criteria of the current assessment, from the shop itself (no "
+        "read of the assessments); null when the shop has no score",
+    )
 
 
 class ShopSort(StrEnum):
@@ -236,6 +241,25 @@ class Components(WireModel):
 
     interactivity: InteractivityInput | None = None
     relevance: RelevanceInput | None = None
+
+
+class CriterionBand(WireModel):
+    """One criterion's value and band (none for ``E``)."""
+
+    criterion: Criterion
+    value: float
+    band: Band | None
+
+
+class ScoreSummary(WireModel):
+    """What a shop keeps of its current assessment: enough for lists and rankings."""
+
+    assessment_id: str
+    sh: float
+    sh_rounded: float
+    band: Band
+    criteria: list[CriterionBand]
+    created_at: datetime
 
 
 class Assessment(WireModel):

@@ -32,6 +32,26 @@ def shop_out(doc: Document, current: Document | None = None) -> models.Shop:
         updated_at=doc["updated_at"],
         version=doc.get("version", 0),
         current_score=None if current is None else assessment_out(current),
+        score_summary=score_summary(doc.get("current")),
+    )
+
+
+def score_summary(snapshot: Document | None) -> models.ScoreSummary | None:
+    """The wire form of a shop's ``current`` snapshot, with the bands of the domain."""
+    if not snapshot:
+        return None
+    criteria = _criteria_of(snapshot["criteria"])
+    bands = domain.criterion_bands(criteria)
+    return models.ScoreSummary(
+        assessment_id=snapshot["assessment_id"],
+        sh=snapshot["sh"],
+        sh_rounded=round(snapshot["sh"], 1),
+        band=domain.band_of(snapshot["sh"]),
+        criteria=[
+            models.CriterionBand(criterion=c, value=criteria[c], band=bands.get(c))
+            for c in domain.Criterion
+        ],
+        created_at=snapshot["at"],
     )
 
 

@@ -463,3 +463,83 @@ async def test_service_http_errors_are_json_with_codes(http: httpx.AsyncClient) 
     }
     listed = await http.get("/scoring/shops")
     assert listed.json()["totalCount"] == 0
+
+
+SUMMARY_FIELDS = (
+    "__typename id shopId sh shRounded band createdAt criteria { criterion name value band }"
+)
+
+
+def scoring_reads(text: str) -> float:
+    """MongoDB ``find`` commands the scoring service sent so far."""
+    return metric_value(
+        text, "mongodb_command_duration_seconds_count", service="scoring", command="find"
+    )
+
+
+async def test_scores_from_the_shops_summary_equal_the_assessment_and_read_it_not(
+    gql: GraphQLClient, http: httpx.AsyncClient
+) -> None:
+    """``score { sh band criteria {…} }`` on a shop or a page of shops is answered from the
+    shop's own summary of its current assessment: the same values as the assessment, one
+    ``find`` (the shops) instead of two, and nothing at all for a shop without a score."""
+    assessed = await create_shop(gql, "Summarised")
+    await record(gql, assessed, assessor="first", criteria=DIRECT)
+    current = await record(gql, assessed, **WORKED)  # I and R derived; the newer one counts
+    unassessed = await create_shop(gql, "Not yet")
+    full = await gql.data(
+        f"query($id: ID!) {{ assessment(id: $id) {{ {SUMMARY_FIELDS} }} }}", {"id": current["id"]}
+    )
+
+    before = (await http.get("/metrics")).text
+    one = await gql.data(
+        f"query($id: ID!) {{ shop(id: $id) {{ name score {{ {SUMMARY_FIELDS} }} }} }}",
+        {"id": assessed},
+    )
+    after_one = (await http.get("/metrics")).text
+    page = await gql.data(
+        f"{{ shops(limit: 10) {{ items {{ id score {{ ...S }} }} }} }} "
+        f"fragment S on Assessment {{ {SUMMARY_FIELDS} }}"
+    )
+    after_page = (await http.get("/metrics")).text
+
+    assert one["shop"]["score"] == full["assessment"]
+    by_id = {s["id"]: s["score"] for s in page["shops"]["items"]}
+    assert by_id == {assessed: full["assessment"], unassessed: None}
+    assert scoring_reads(after_one) - scoring_reads(before) == 1
+    assert scoring_reads(after_page) - scoring_reads(after_one) == 1
+    assert metric_value(after_page, "gateway_service_calls_total", route="/scores") == 0
+
+    nothing = await gql.data(
+        "query($id: ID!) { shop(id: $id) { score { sh } advice { critical } } }",
+        {"id": unassessed},
+    )
+    assert nothing["shop"] == {"score": None, "advice": None}
+
+
+async def test_a_score_selection_beyond_the_summary_reads_the_assessment(
+    gql: GraphQLClient,
+) -> None:
+    """Weights, sources, the assessor or advice are not in the summary: a selection asking
+    for any of them (here through a fragment, and on the list) gets the assessment's own."""
+    shop_id = await create_shop(gql, "Detailed")
+    current = await record(gql, shop_id, **WORKED)
+    detail = "assessor sh criteria { criterion weight derived } profile { name }"
+    full = await gql.data(
+        f"query($id: ID!) {{ assessment(id: $id) {{ {detail} }} }}", {"id": current["id"]}
+    )
+    fragment = f"fragment D on Assessment {{ {detail} }}"
+    one = await gql.data(
+        f"query($id: ID!) {{ shop(id: $id) {{ score {{ ...D }} }} }} {fragment}", {"id": shop_id}
+    )
+    page = await gql.data(f"{{ shops(limit: 5) {{ items {{ score {{ ...D }} }} }} }} {fragment}")
+    inline = await gql.data(
+        "query($id: ID!) { shop(id: $id) { score { sh ... on Assessment { assessor } } } }",
+        {"id": shop_id},
+    )
+
+    assert one["shop"]["score"] == full["assessment"]
+    assert page["shops"]["items"] == [{"score": full["assessment"]}]
+    assert inline["shop"]["score"]["assessor"] == WORKED["assessor"]
+    derived = {c["criterion"]: c["derived"] for c in full["assessment"]["criteria"]}
+    assert (derived["I"], derived["R"], derived["U"]) == (True, True, False)
