@@ -19,12 +19,11 @@ App = TypeVar("App")
 Lifespan = Callable[[App], AbstractAsyncContextManager[Any]]
 
 
-def freeze_startup_heap() -> int:
-    """Collect once, then move every surviving object to the permanent generation; how many
-    objects are frozen."""
+def freeze_startup_heap() -> None:
+    """Collect once, then move every surviving object to the permanent generation (the
+    ``python_gc_frozen_objects`` gauge shows how many)."""
     gc.collect()
     gc.freeze()
-    return gc.get_freeze_count()
 
 
 def frozen_after_startup(lifespan: Lifespan[App]) -> Lifespan[App]:
