@@ -25,11 +25,16 @@ INTEGRA = str(Path(sys.executable).with_name("integra"))
 NX_27017 = "from nx_27017.nx_27017 import main; main()"
 
 
+BENCH_SERVICE_KEY = "integra-bench-service-key-of-at-least-32-bytes"
+"""The service key of the benchmark's processes (they listen on loopback only)."""
+
+
 def clean_env(**overrides: str) -> dict[str, str]:
     """The environment of a child: no inherited Integra or MongoDB settings, then overrides."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("INTEGRA_") and k != "MONGODB_URI"
     }
+    env["INTEGRA_SERVICE_TOKEN_KEY"] = BENCH_SERVICE_KEY
     env.update(overrides)
     return env
 

@@ -31,10 +31,11 @@ from gateway.resilience import CircuitBreaker, ResilienceSettings, RetryPolicy
 from gateway.schema import build_schema
 from gateway.security import csrf
 from gateway.security.gate import SecurityGate
-from gateway.security.keys import ApiKeyStore
 from gateway.security.persisted_queries import PersistedQueryStore
 from services.runtime import mongo
+from services.runtime.api_keys import ApiKeyStore
 from services.runtime.app import build_app
+from services.runtime.service_tokens import tokens_from
 from services.runtime.settings import IntegraSettings
 
 
@@ -114,6 +115,9 @@ class Gateway:
         self._endpoint: ASGIApp | None = None
         self._mongo: AsyncMongoClient[mongo.Document] | None = None
         self.api_keys: ApiKeyStore | None = None
+        self.service_tokens = tokens_from(settings)
+        if self.service_tokens is None:
+            log.warning("no INTEGRA_SERVICE_TOKEN_KEY: every call to a service will be refused")
 
     def _client(self, name: str, url: str) -> ServiceClient:
         transport = self.transports.get(name)
@@ -126,6 +130,7 @@ class Gateway:
             transport,
             retry=RetryPolicy.from_settings(resilience),
             breaker=CircuitBreaker.from_settings(name, resilience),
+            tokens=self.service_tokens,
         )
 
     @property

@@ -5,7 +5,9 @@ transport (``integra up``); the gateway does not know which. A service's JSON er
 back as the same :class:`IntegraError`; a timeout or an unreachable service is
 ``SERVICE_UNAVAILABLE`` naming the service.
 
-Every call has the configured timeout, carries the request id (``X-Request-ID``), and goes
+Every call carries a token signed for this call (audience: the service; principal: the
+GraphQL caller, see :mod:`services.runtime.service_tokens`), has the configured timeout,
+carries the request id (``X-Request-ID``), and goes
 through the service's circuit breaker; idempotent reads that fail in transit are retried
 with backoff (see :mod:`gateway.resilience`).
 """
@@ -28,11 +30,16 @@ from gateway.resilience import (
     CircuitBreaker,
     RetryPolicy,
 )
+from gateway.security.principal import current_caller
 from services.runtime import request_context
+from services.runtime.auth import Role
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.metrics import SERVICE_CALL_DURATION, SERVICE_CALLS
+from services.runtime.service_tokens import ServiceTokens, service_principal
 
 Json = Any
+GATEWAY_PRINCIPAL = service_principal("gateway", Role.VIEWER)
+"""Who the gateway acts as outside an authenticated request (reads only)."""
 Params = Mapping[str, str | int | float | Sequence[str]]
 
 
@@ -56,8 +63,10 @@ class ServiceClient:
         *,
         retry: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
+        tokens: ServiceTokens | None = None,
     ) -> None:
         self.name = name
+        self.tokens = tokens
         self.retry = retry or RetryPolicy()
         self.breaker = breaker or CircuitBreaker(name)
         self._http = httpx.AsyncClient(
@@ -91,6 +100,9 @@ class ServiceClient:
         request_id = request_context.current_request_id()
         if request_id is not None:
             sent_headers[request_context.HEADER] = request_id
+        if self.tokens is not None:
+            caller = current_caller() or GATEWAY_PRINCIPAL
+            sent_headers["Authorization"] = f"Bearer {self.tokens.sign(caller, self.name)}"
         attempts = self.retry.attempts(method)
         for attempt in range(1, attempts + 1):
             self.breaker.before_call()

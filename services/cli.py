@@ -19,6 +19,7 @@ from services.runtime.auth import Role
 from services.runtime.embedded import EmbeddedMongo
 from services.runtime.heap import frozen_after_startup
 from services.runtime.json_logging import configure_logging
+from services.runtime.service_tokens import with_service_key
 from services.runtime.settings import IntegraSettings
 
 log = logging.getLogger("integra")
@@ -91,7 +92,7 @@ def up(settings: IntegraSettings) -> None:
         base = f"http://{ready.host}:{ready.port}"
         local_admin_key(ready)
         log.info("Integra on %s: GraphQL (GraphiQL) at %s/graphql", base, base)
-        _serve(create_stack_app(ready), ready)
+        _serve(create_stack_app(with_service_key(ready, create=True)), ready)
 
 
 _FACTORIES = {
@@ -108,6 +109,12 @@ def serve(component: str, settings: IntegraSettings) -> None:
         raise SystemExit(f"integra serve {component} needs MONGODB_URI")
     if component == "gateway" and settings.mongodb_uri and "data_dir" in settings.model_fields_set:
         local_admin_key(settings)  # only where INTEGRA_DATA_DIR is set explicitly
+    settings = with_service_key(settings, create=False)
+    if settings.service_token_key is None:
+        raise SystemExit(
+            f"integra serve {component} needs INTEGRA_SERVICE_TOKEN_KEY (the key every "
+            "component signs its calls with), or a data directory holding one"
+        )
     module = importlib.import_module(_FACTORIES[component])
     factory: Callable[[IntegraSettings], Starlette] = module.create_app
     _serve(factory(settings), settings)

@@ -1,7 +1,8 @@
 """The whole stack in one process: every service and the gateway behind one port.
 
 The gateway reaches each service through the same HTTP contract as in deployment, over an
-in-process ASGI transport; each service's API is also served under its own prefix.
+in-process ASGI transport, with the same signed per-call tokens; each service's API is also
+served under its own prefix, where it needs a credential like everywhere.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Mount
@@ -18,13 +20,20 @@ from gateway.app import Gateway
 from services.kpi.app import KpiService
 from services.risk.app import RiskService
 from services.runtime.app import Component, build_app, http_error
+from services.runtime.service_tokens import generate_key
 from services.runtime.settings import IntegraSettings
 from services.scoring.app import ScoringService
 
 
 def create_stack_app(settings: IntegraSettings) -> Starlette:
     """One ASGI app: ``/graphql``, ``/metrics``, ``/healthz``, ``/readyz``, ``/scoring/...``,
-    ``/risk/...``, ``/kpi/...``."""
+    ``/risk/...``, ``/kpi/...``.
+
+    Without a service key in ``settings`` the components share a random one for the life of
+    the process: the in-process calls are signed and checked like those over the network.
+    """
+    if settings.service_token_key is None:
+        settings = settings.model_copy(update={"service_token_key": SecretStr(generate_key())})
     services: list[Component] = [ScoringService(settings), RiskService(settings)]
     service_apps = {s.name: build_app(s, settings, manage_lifecycle=False) for s in services}
     transports = {name: httpx.ASGITransport(app=app) for name, app in service_apps.items()}

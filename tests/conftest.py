@@ -33,6 +33,8 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 TEST_JWT_SECRET = "integra-test-secret-of-at-least-32-bytes"
 """The HS256 secret of the ``settings`` fixture; tokens signed with it are valid."""
+TEST_SERVICE_KEY = "integra-test-service-key-of-at-least-32-bytes"
+"""The key components sign their calls to each other with, in tests and their processes."""
 TEST_RATE_LIMIT = 100_000
 """Requests per client and minute in tests (fuzzing sends many); tests/e2e/test_limits.py
 checks the limit itself with a small one."""
@@ -48,6 +50,7 @@ def settings(mongo_uri: str) -> IntegraSettings:
         data_dir=Path("/nonexistent"),
         jwt_secret=TEST_JWT_SECRET,
         rate_limit_per_minute=TEST_RATE_LIMIT,
+        service_token_key=TEST_SERVICE_KEY,
     )
 
 

@@ -7,8 +7,8 @@ from datetime import datetime
 import strawberry
 
 from gateway.context import Info
-from gateway.security.keys import ApiKeyRecord
 from gateway.security.principal import current_key_store
+from services.runtime.api_keys import ApiKeyRecord
 from services.runtime.auth import Role as AuthRole
 from services.runtime.errors import ValidationFailed
 

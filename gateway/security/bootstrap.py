@@ -13,8 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.security.keys import ApiKeyStore
 from services.runtime import mongo
+from services.runtime.api_keys import ApiKeyStore
 from services.runtime.auth import InvalidCredentials, Role
 from services.runtime.settings import IntegraSettings
 

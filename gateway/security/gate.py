@@ -31,8 +31,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.security import csrf
-from gateway.security.authentication import Authenticator
-from gateway.security.keys import ApiKeyStore
 from gateway.security.persisted_queries import (
     NOT_FOUND_CODE,
     NOT_FOUND_MESSAGE,
@@ -42,7 +40,9 @@ from gateway.security.persisted_queries import (
 )
 from gateway.security.principal import RequestSecurity, serving
 from gateway.security.rate_limit import RateLimiter
+from services.runtime.api_keys import ApiKeyStore
 from services.runtime.auth import InvalidCredentials, Principal, Role
+from services.runtime.authentication import Authenticator
 from services.runtime.errors import ErrorCode, ValidationFailed
 from services.runtime.settings import IntegraSettings
 

@@ -17,7 +17,7 @@ from services.runtime.auth import Principal
 from services.runtime.errors import ErrorCode, IntegraError
 
 if TYPE_CHECKING:
-    from gateway.security.keys import ApiKeyStore
+    from services.runtime.api_keys import ApiKeyStore
 
 
 @dataclass(frozen=True)

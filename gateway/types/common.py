@@ -15,6 +15,43 @@ from services.runtime.wire import wire_alias
 MAX_PAGE = 100
 
 
+@strawberry.enum(description="How a caller proved who they are.")
+class CredentialKind(Enum):
+    API_KEY = "api-key"
+    JWT = "jwt"
+    SERVICE = "service"
+    ANONYMOUS = "anonymous"
+    UNKNOWN = "unknown"
+
+
+@strawberry.type(
+    description="Who did something, as their credential named them (set by the server, never "
+    'by the request); records older than actors read clientId "unknown".'
+)
+class Actor:
+    client_id: str = strawberry.field(description='"key:<id>", "jwt:<sub>", "service:<name>".')
+    name: str
+    role: str | None = strawberry.field(description="VIEWER, ANALYST or ADMIN at the time.")
+    kind: CredentialKind
+
+    @classmethod
+    def from_wire(cls, record: Any) -> Actor:
+        """Build from a service's JSON ``{clientId, name, role, kind}``."""
+        return cls(
+            client_id=record["clientId"],
+            name=record["name"],
+            role=record["role"],
+            kind=CredentialKind(record["kind"]),
+        )
+
+
+ON_BEHALF_OF = (
+    "A person the caller acts for (free text, optional); who acted is always the "
+    "authenticated caller (actor)."
+)
+CHANGED_BY_DEPRECATION = "Use onBehalfOf: who acted is taken from the credential (actor)."
+
+
 @strawberry.type(description="Outcome of a delete.")
 class DeletePayload:
     id: strawberry.ID

@@ -19,7 +19,7 @@ import strawberry
 from gateway.context import Info
 from gateway.idempotency import IdempotencyKey, idempotency_headers
 from gateway.loaders import frozen_params
-from gateway.types.common import DeletePayload, page_args, wire_body, wire_time
+from gateway.types.common import Actor, DeletePayload, page_args, wire_body, wire_time
 from gateway.types.risk import (
     Comparator,
     RiskFilter,
@@ -187,6 +187,7 @@ class MeasurementRevision:
     source: MeasurementSource
     reason: str | None
     recorded_at: datetime
+    actor: Actor = strawberry.field(description="Who recorded this revision (credential).")
     replaced_at: datetime
     escalation: MeasurementEscalation
 
@@ -208,6 +209,7 @@ class KpiMeasurement:
     reason: str | None = strawberry.field(description="Why this revision replaced the last.")
     revision: int
     recorded_at: datetime
+    actor: Actor = strawberry.field(description="Who recorded the current revision.")
     created_at: datetime
     history: list[MeasurementRevision] = strawberry.field(description="Oldest first.")
     escalation: MeasurementEscalation
@@ -227,6 +229,7 @@ class KpiMeasurement:
             reason=record["reason"],
             revision=record["revision"],
             recorded_at=wire_time(record["recordedAt"]),
+            actor=Actor.from_wire(record["actor"]),
             created_at=wire_time(record["createdAt"]),
             history=[
                 MeasurementRevision(
@@ -236,6 +239,7 @@ class KpiMeasurement:
                     source=MeasurementSource(h["source"]),
                     reason=h["reason"],
                     recorded_at=wire_time(h["recordedAt"]),
+                    actor=Actor.from_wire(h["actor"]),
                     replaced_at=wire_time(h["replacedAt"]),
                     escalation=MeasurementEscalation.from_wire(h["escalation"]),
                 )

@@ -17,7 +17,15 @@ import strawberry
 from gateway.context import Info
 from gateway.idempotency import EXPECTED_VERSION_DESCRIPTION, IdempotencyKey, idempotency_headers
 from gateway.loaders import risk_params
-from gateway.types.common import DeletePayload, page_args, wire_body, wire_time
+from gateway.types.common import (
+    CHANGED_BY_DEPRECATION,
+    ON_BEHALF_OF,
+    Actor,
+    DeletePayload,
+    page_args,
+    wire_body,
+    wire_time,
+)
 from gateway.types.scoring import Shop, SortOrder
 from services.risk import domain, models
 from services.runtime.errors import ErrorCode, IntegraError, NotFound
@@ -174,7 +182,8 @@ class RiskChange:
 @strawberry.type(description="Who changed what, when and why; escalations name their cause.")
 class RiskHistoryEntry:
     at: datetime
-    actor: str = strawberry.field(description='A person, or "system" for escalations.')
+    actor: Actor = strawberry.field(description="The authenticated caller who wrote it.")
+    on_behalf_of: str | None = strawberry.field(description=ON_BEHALF_OF)
     action: RiskHistoryAction
     changes: list[RiskChange]
     reason: str | None
@@ -188,7 +197,8 @@ class RiskHistoryEntry:
         """Build from the risk service's JSON."""
         return cls(
             at=wire_time(record["at"]),
-            actor=record["actor"],
+            actor=Actor.from_wire(record["actor"]),
+            on_behalf_of=record["onBehalfOf"],
             action=RiskHistoryAction(record["action"]),
             changes=[RiskChange(**c) for c in record["changes"]],
             reason=record["reason"],
@@ -438,7 +448,8 @@ class RoadmapStage:
     )
     slips: bool
     updated_at: datetime | None
-    updated_by: str | None
+    updated_by: str | None = strawberry.field(description="onBehalfOf of the last change.")
+    actor: Actor | None = strawberry.field(description="Who changed it last (credential).")
 
 
 @strawberry.type(description="The five stages of a shop; missing ones are NOT_STARTED.")
@@ -471,6 +482,7 @@ class Roadmap:
                     slips=s["slips"],
                     updated_at=wire_time(s["updatedAt"]) if s["updatedAt"] else None,
                     updated_by=s["updatedBy"],
+                    actor=Actor.from_wire(s["actor"]) if s["actor"] else None,
                 )
                 for s in record["stages"]
             ],
@@ -504,16 +516,18 @@ class CreateRiskInput:
     title: str
     owner: str
     inherent: RiskAssessmentInput
-    changed_by: str
     description: str | None = strawberry.UNSET
     residual: RiskAssessmentInput | None = strawberry.UNSET
     next_review_at: date | None = strawberry.UNSET
     reason: str | None = strawberry.UNSET
+    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
+    changed_by: str | None = strawberry.field(
+        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
+    )
 
 
 @strawberry.input(description="Fields to change; null clears residual or nextReviewAt.")
 class UpdateRiskInput:
-    changed_by: str
     title: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
     owner: str | None = strawberry.UNSET
@@ -524,32 +538,41 @@ class UpdateRiskInput:
     expected_version: int | None = strawberry.field(
         default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
     )
+    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
+    changed_by: str | None = strawberry.field(
+        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
+    )
 
 
 @strawberry.input(description="A lifecycle transition, with who and why.")
 class ChangeRiskStatusInput:
     status: RiskStatus
     reason: str
-    changed_by: str
     expected_version: int | None = strawberry.field(
         default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
+    )
+    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
+    changed_by: str | None = strawberry.field(
+        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
     )
 
 
 @strawberry.input(description="A new mitigation action.")
 class AddMitigationActionInput:
     text: str
-    changed_by: str
     owner: str | None = strawberry.UNSET
     due_at: date | None = strawberry.UNSET
     expected_version: int | None = strawberry.field(
         default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
     )
+    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
+    changed_by: str | None = strawberry.field(
+        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
+    )
 
 
 @strawberry.input(description="Fields of a mitigation action to change; done completes it.")
 class UpdateMitigationActionInput:
-    changed_by: str
     text: str | None = strawberry.UNSET
     owner: str | None = strawberry.UNSET
     due_at: date | None = strawberry.UNSET
@@ -557,6 +580,10 @@ class UpdateMitigationActionInput:
     reason: str | None = strawberry.UNSET
     expected_version: int | None = strawberry.field(
         default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
+    )
+    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
+    changed_by: str | None = strawberry.field(
+        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
     )
 
 
@@ -587,7 +614,10 @@ class UpdateRoadmapStageInput:
     planned_end: date | None = strawberry.UNSET
     actual_start: date | None = strawberry.UNSET
     actual_end: date | None = strawberry.UNSET
-    changed_by: str | None = strawberry.UNSET
+    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
+    changed_by: str | None = strawberry.field(
+        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
+    )
 
 
 @strawberry.input(description="A KPI measurement; eventId (its id) makes it escalate once.")

@@ -12,7 +12,16 @@ from strawberry.types.nodes import SelectedField, Selection
 from gateway.context import Info
 from gateway.idempotency import EXPECTED_VERSION_DESCRIPTION, IdempotencyKey, idempotency_headers
 from gateway.loaders import frozen_params
-from gateway.types.common import DeletePayload, page_args, to_wire, wire_body, wire_time
+from gateway.types.common import (
+    CHANGED_BY_DEPRECATION,
+    ON_BEHALF_OF,
+    Actor,
+    DeletePayload,
+    page_args,
+    to_wire,
+    wire_body,
+    wire_time,
+)
 from services.runtime.errors import IntegraError
 from services.runtime.wire import check_id
 from services.scoring import domain, models
@@ -157,7 +166,11 @@ def _rated(records: list[Record]) -> list[RatedSource]:
 class Assessment:
     id: strawberry.ID
     shop_id: strawberry.ID
-    assessor: str
+    assessor: str = strawberry.field(
+        deprecation_reason="Use actor (who recorded it) and onBehalfOf (for whom)."
+    )
+    actor: Actor = strawberry.field(description="The authenticated caller who recorded it.")
+    on_behalf_of: str | None = strawberry.field(description=ON_BEHALF_OF)
     note: str | None
     profile: AppliedProfile
     criteria: list[CriterionScore]
@@ -179,6 +192,8 @@ class Assessment:
             id=strawberry.ID(record["id"]),
             shop_id=strawberry.ID(record["shopId"]),
             assessor=record["assessor"],
+            actor=Actor.from_wire(record["actor"]),
+            on_behalf_of=record["onBehalfOf"],
             note=record["note"],
             profile=AppliedProfile(
                 name=record["profile"]["name"], weights=_weights(record["profile"]["weights"])
@@ -519,8 +534,11 @@ class RelevanceInput:
 @strawberry.input(description="A new assessment of a shop.")
 class RecordAssessmentInput:
     shop_id: strawberry.ID
-    assessor: str
     criteria: CriteriaInput
+    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
+    assessor: str | None = strawberry.field(
+        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
+    )
     profile: str = domain.DEFAULT_PROFILE
     note: str | None = strawberry.UNSET
     interactivity: InteractivityInput | None = strawberry.UNSET

@@ -144,6 +144,7 @@ class KpiService(MongoComponent):
             risk_base_url or str(settings.risk_url),
             risk_transport,
             self.options.dispatcher,
+            tokens=self.service_tokens,
         )
         self.no_data = NoDataMonitor(
             lambda: self.store, self.dispatcher.notify, self.options.no_data_interval

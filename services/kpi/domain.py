@@ -58,7 +58,9 @@ from typing import TypeAlias, TypeVar
 
 from services.kpi.expressions import Expression, evaluate, is_input_name, parse
 from services.runtime.comparator import Comparator as Comparator  # part of the domain's vocabulary
-from services.runtime.errors import NotFound, ValidationFailed
+from services.runtime.auth import Principal, Role
+from services.runtime.errors import ErrorCode, IntegraError, NotFound, ValidationFailed
+from services.runtime.wire import PLATFORM_SCOPE
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -701,3 +703,17 @@ def rollup(
             )
         )
     return points
+
+
+def check_scope_writer(scope: str, principal: Principal, reason: str | None) -> None:
+    """Who may record into ``scope`` (domain.md §4.6): anyone with the role for a shop; into
+    ``platform`` only the platform itself (a service principal) and an ADMIN giving a reason."""
+    if scope != PLATFORM_SCOPE or principal.kind == "service":
+        return
+    if principal.role is Role.ADMIN and reason:
+        return
+    raise IntegraError(
+        ErrorCode.FORBIDDEN,
+        "only the platform itself, or an ADMIN giving a reason, records into the platform scope",
+        "shopId",
+    )

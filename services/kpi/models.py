@@ -22,6 +22,7 @@ from services.kpi.domain import (
     MeasurementSource,
     TargetStatus,
 )
+from services.runtime.caller import Actor
 from services.runtime.wire import (
     LongText,
     PageQuery,
@@ -141,6 +142,7 @@ class Revision(WireModel):
     source: MeasurementSource
     reason: str | None
     recorded_at: datetime
+    actor: Actor
 
 
 class EscalationState(StrEnum):
@@ -181,6 +183,7 @@ class Measurement(WireModel):
     reason: str | None
     revision: int
     recorded_at: datetime
+    actor: Actor
     created_at: datetime
     history: list[HistoryEntry]
     escalation: Escalation

@@ -42,6 +42,7 @@ from services.kpi.store import Document, EventSource, KpiStore, from_epoch_ms, n
 from services.runtime.app import stop_if_cancelled
 from services.runtime.backoff import backoff_delay
 from services.runtime.metrics import REGISTRY
+from services.runtime.service_tokens import ServiceTokens, service_principal
 
 log = logging.getLogger("integra.kpi.outbox")
 
@@ -117,6 +118,10 @@ def breach_event(doc: Document, outbox: Document) -> models.BreachEvent:
     )
 
 
+KPI_PRINCIPAL = service_principal("kpi")
+"""Who the kpi service's background work acts as towards the risk service."""
+
+
 class OutboxDispatcher:
     """Delivers pending events to ``POST {base_url}/escalations[/no-data]``.
 
@@ -132,8 +137,10 @@ class OutboxDispatcher:
         transport: httpx.AsyncBaseTransport | None = None,
         options: DispatcherOptions | None = None,
         rand: Callable[[], float] = random.random,
+        tokens: ServiceTokens | None = None,
     ) -> None:
         self._store = store
+        self._tokens = tokens
         self.base_url = base_url
         self._transport = transport
         self.options = options or DispatcherOptions()
@@ -247,9 +254,7 @@ class OutboxDispatcher:
         else:
             path, body = doc["path"], json.dumps(doc["payload"], separators=(",", ":"))
         try:
-            response = await self._client.post(
-                path, content=body, headers={"content-type": "application/json"}
-            )
+            response = await self._client.post(path, content=body, headers=self._headers())
         except Exception as exc:  # a dead, slow or failing receiver: retried, never fatal
             stop_if_cancelled()
             return "unreachable", f"{type(exc).__name__}: {exc}"
@@ -257,6 +262,14 @@ class OutboxDispatcher:
             return "delivered", ""
         outcome: Outcome = "server_error" if response.status_code >= 500 else "client_error"
         return outcome, f"HTTP {response.status_code}"
+
+    def _headers(self) -> dict[str, str]:
+        """JSON, signed as ``service:kpi`` for the risk service: never an anonymous call."""
+        headers = {"content-type": "application/json"}
+        if self._tokens is not None:
+            token = self._tokens.sign(KPI_PRINCIPAL, "risk")
+            headers["authorization"] = f"Bearer {token}"
+        return headers
 
     async def _refresh_stats(self) -> None:
         loop_time = asyncio.get_running_loop().time()

@@ -59,11 +59,15 @@ from prometheus_client.samples import Sample
 from services.kpi import domain
 from services.kpi.store import Document, KpiStore, epoch_ms, from_epoch_ms, now
 from services.runtime.app import stop_if_cancelled
+from services.runtime.caller import Actor
 from services.runtime.errors import Conflict
 from services.runtime.metrics import LATENCY_BUCKETS, REGISTRY
+from services.runtime.service_tokens import service_principal
 from services.runtime.wire import PLATFORM_SCOPE
 
 log = logging.getLogger("integra.kpi.platform")
+PLATFORM_ACTOR = Actor.of(service_principal("kpi"))
+"""Who records the platform's own measurements."""
 
 HISTOGRAM: Final = "http_server_request_duration_seconds"
 EXCLUDED_ROUTES: Final = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -379,6 +383,7 @@ class PlatformRecorder:
                     from_epoch_ms(at_ms),
                     inputs,
                     domain.MeasurementSource.SYSTEM,
+                    actor=PLATFORM_ACTOR,
                 )
             except Conflict:
                 RECORDINGS.labels(code, "duplicate").inc()

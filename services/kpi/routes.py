@@ -13,6 +13,8 @@ from starlette.routing import BaseRoute
 from services.kpi import domain, models, profit
 from services.kpi.store import Document, KpiStore, custom_definition
 from services.runtime import idempotency
+from services.runtime.auth import Role
+from services.runtime.caller import Actor, current_actor, current_principal
 from services.runtime.errors import IntegraError, ValidationFailed
 from services.runtime.http import json_response, path_id, path_scope, query_model, read_model
 from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute
@@ -97,6 +99,7 @@ def measurement_out(doc: Document) -> models.Measurement:
         reason=current.get("reason"),
         revision=current["revision"],
         recorded_at=current["recorded_at"],
+        actor=Actor.from_document(current.get("actor")),
         created_at=doc["created_at"],
         history=[
             models.HistoryEntry(
@@ -106,6 +109,7 @@ def measurement_out(doc: Document) -> models.Measurement:
                 source=h["source"],
                 reason=h.get("reason"),
                 recorded_at=h["recorded_at"],
+                actor=Actor.from_document(h.get("actor")),
                 replaced_at=h["replaced_at"],
                 escalation=_escalation(h["escalation"]),
             )
@@ -416,6 +420,7 @@ def kpi_routes(
 
     async def record_measurement(request: Request) -> Response:
         body = await read_model(request, models.MeasurementCreate)
+        domain.check_scope_writer(body.shop_id, current_principal(), body.reason)
         key = idempotency.from_request(request, "recordMeasurement", body)
         definition = await store().definition(body.kpi_code)
         try:
@@ -429,6 +434,7 @@ def kpi_routes(
                 replace=body.replace,
                 reason=body.reason,
                 key=key,
+                actor=current_actor(),
             )
         except ValidationFailed as error:
             raise _renamed(error, _PERIOD_FIELDS) from None
@@ -565,6 +571,7 @@ def kpi_routes(
             "/catalogue",
             create_kpi,
             "POST",
+            role=Role.ADMIN,
             summary="Define a custom KPI",
             body=models.CustomKpiCreate,
             response=models.KpiOut,
@@ -584,6 +591,7 @@ def kpi_routes(
             "/catalogue/{code}",
             delete_kpi,
             "DELETE",
+            role=Role.ADMIN,
             summary="Delete a custom KPI",
             params={"code": str},
             response=models.Deleted,
@@ -684,6 +692,7 @@ def kpi_routes(
             "/profit",
             compute_profit,
             "POST",
+            role=Role.VIEWER,  # a computation: stores nothing
             summary="The profit model of one period",
             body=models.ProfitIndicatorsIn,
             response=models.ProfitOut,
@@ -692,6 +701,7 @@ def kpi_routes(
             "/profit/what-if",
             what_if,
             "POST",
+            role=Role.VIEWER,  # a computation: stores nothing
             summary="What-if analysis between a baseline and a scenario period",
             body=models.WhatIfIn,
             response=models.WhatIfOut,
@@ -700,6 +710,7 @@ def kpi_routes(
             "/profit/financial-kpis",
             financial_kpis,
             "POST",
+            role=Role.VIEWER,  # a computation: stores nothing
             summary="integration_roi and payback_period from two periods",
             body=models.FinancialIn,
             response=models.FinancialOut,

@@ -41,6 +41,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.kpi import domain
+from services.runtime.caller import Actor
 from services.runtime.errors import Conflict, NotFound, ValidationFailed
 from services.runtime.idempotency import Idempotency
 from services.runtime.mongo import BATCH_READ_SIZE
@@ -260,8 +261,11 @@ class KpiStore:
         replace: bool = False,
         reason: str | None = None,
         key: Idempotency | None = None,
+        actor: Actor,
     ) -> Document:
         """Validate and store a measurement with the pending event of its revision.
+
+        ``actor`` is who records it (the authenticated caller, or ``service:kpi``).
 
         The value is computed by the KPI's formula (``domain.compute_value``); the period is
         checked by ``domain.validate_period`` and kept at millisecond precision. A measurement
@@ -290,6 +294,7 @@ class KpiStore:
             "source": source.value,
             "reason": reason,
             "recorded_at": at,
+            "actor": actor.document(),
         }
         if key is not None:
             revision["idempotency"] = key.stamp()

@@ -24,6 +24,7 @@ from services.risk.domain import (
     StageCode,
     StageStatus,
 )
+from services.runtime.caller import Actor, OnBehalfOf
 from services.runtime.concurrency import ExpectedVersion
 from services.runtime.wire import (
     LongText,
@@ -160,7 +161,7 @@ class RiskCreate(WireModel):
     inherent: AssessmentIn
     residual: AssessmentIn | None = None
     next_review_at: WireDate | None = None
-    changed_by: ShortText
+    on_behalf_of: OnBehalfOf = None
     reason: Reason | None = None
 
 
@@ -173,7 +174,7 @@ class RiskUpdate(WireModel):
     inherent: AssessmentIn | None = None
     residual: AssessmentIn | None = None
     next_review_at: WireDate | None = None
-    changed_by: ShortText
+    on_behalf_of: OnBehalfOf = None
     reason: Reason | None = None
     expected_version: ExpectedVersion | None = None
 
@@ -183,7 +184,7 @@ class StatusChange(WireModel):
 
     status: RiskStatus
     reason: Reason
-    changed_by: ShortText
+    on_behalf_of: OnBehalfOf = None
     expected_version: ExpectedVersion | None = None
 
 
@@ -193,7 +194,7 @@ class ActionCreate(WireModel):
     text: ActionText
     owner: ShortText | None = None
     due_at: WireDate | None = None
-    changed_by: ShortText
+    on_behalf_of: OnBehalfOf = None
     expected_version: ExpectedVersion | None = None
 
 
@@ -204,7 +205,7 @@ class ActionUpdate(WireModel):
     owner: ShortText | None = None
     due_at: WireDate | None = None
     done: bool | None = None
-    changed_by: ShortText
+    on_behalf_of: OnBehalfOf = None
     reason: Reason | None = None
     expected_version: ExpectedVersion | None = None
 
@@ -234,7 +235,8 @@ class HistoryEntry(WireModel):
     """Who changed what, when and why; escalations name the rule, KPI value and event."""
 
     at: datetime
-    actor: str
+    actor: Actor
+    on_behalf_of: str | None
     action: HistoryAction
     changes: list[Change]
     reason: str | None
@@ -498,7 +500,7 @@ class StageUpdate(WireModel):
     planned_end: WireDate | None = None
     actual_start: WireDate | None = None
     actual_end: WireDate | None = None
-    changed_by: ShortText | None = None
+    on_behalf_of: OnBehalfOf = None
 
 
 class RoadmapStage(WireModel):
@@ -520,6 +522,7 @@ class RoadmapStage(WireModel):
     slips: bool
     updated_at: datetime | None
     updated_by: str | None
+    actor: Actor | None
 
 
 class Roadmap(WireModel):

@@ -45,6 +45,8 @@ from services.risk.store import (
     today,
 )
 from services.runtime import idempotency
+from services.runtime.auth import Role
+from services.runtime.caller import Actor
 from services.runtime.concurrency import check_version
 from services.runtime.errors import Conflict, ErrorCode, IntegraError, ValidationFailed
 from services.runtime.http import json_response, path_id, path_scope, query_model, read_model
@@ -172,7 +174,9 @@ def history_out(doc: Mapping[str, Any]) -> models.HistoryEntry:
     """The wire form of a history entry."""
     return models.HistoryEntry(
         at=doc["at"],
-        actor=doc["actor"],
+        actor=Actor.from_document(doc["actor"]),
+        # Before actors were recorded, "actor" held the caller's free text.
+        on_behalf_of=doc["actor"] if isinstance(doc["actor"], str) else doc.get("on_behalf_of"),
         action=HistoryAction(doc["action"]),
         changes=[models.Change(**c) for c in doc["changes"]],
         reason=doc.get("reason"),
@@ -250,6 +254,7 @@ def roadmap_out(shop_id: str, stored: Mapping[str, Any] | None, as_of: date) -> 
                 slips=domain.slips(stage, as_of),
                 updated_at=doc.get("updated_at"),
                 updated_by=doc.get("updated_by"),
+                actor=Actor.from_document(doc["actor"]) if "actor" in doc else None,
             )
         )
     return models.Roadmap(shop_id=shop_id, as_of=as_of, stages=stages)
@@ -374,7 +379,7 @@ def new_risk(body: models.RiskCreate, at: datetime) -> Document:
     ]
     if body.next_review_at:
         changes.append(change("nextReviewAt", None, body.next_review_at))
-    entry = history_entry(body.changed_by, HistoryAction.CREATED.value, changes, body.reason, at)
+    entry = history_entry(body.on_behalf_of, HistoryAction.CREATED.value, changes, body.reason, at)
     return risk_document(
         risk_id=new_id(),
         shop_id=body.shop_id,
@@ -430,7 +435,7 @@ def update_change(doc: Document, body: models.RiskUpdate, at: datetime) -> RiskC
         changes.append(change("nextReviewAt", doc.get("next_review_at"), body.next_review_at))
     if not changes:
         return None
-    entry = history_entry(body.changed_by, HistoryAction.UPDATED.value, changes, body.reason, at)
+    entry = history_entry(body.on_behalf_of, HistoryAction.UPDATED.value, changes, body.reason, at)
     return RiskChange(fields, entry)
 
 
@@ -440,7 +445,7 @@ def status_change(doc: Document, body: models.StatusChange, at: datetime) -> Ris
     with wire_fields():
         domain.check_transition(current, body.status)
     entry = history_entry(
-        body.changed_by,
+        body.on_behalf_of,
         HistoryAction.STATUS_CHANGED.value,
         [change("status", current.value, body.status.value)],
         body.reason,
@@ -486,7 +491,7 @@ def add_action(
     changes = [change(f"actions.{action_id}.text", None, body.text)]
     if body.due_at:
         changes.append(change(f"actions.{action_id}.dueAt", None, body.due_at))
-    entry = history_entry(body.changed_by, HistoryAction.ACTION_ADDED.value, changes, None, at)
+    entry = history_entry(body.on_behalf_of, HistoryAction.ACTION_ADDED.value, changes, None, at)
     return RiskChange(_with_actions([*doc["actions"], action]), entry)
 
 
@@ -519,7 +524,7 @@ def update_action(
     if "done" in given:
         action["done_at"] = at if action["done"] else None
     entry = history_entry(
-        body.changed_by, HistoryAction.ACTION_UPDATED.value, changes, body.reason, at
+        body.on_behalf_of, HistoryAction.ACTION_UPDATED.value, changes, body.reason, at
     )
     return RiskChange(_with_actions(actions), entry)
 
@@ -865,7 +870,7 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
 
         def mutate(stages: list[domain.Stage]) -> dict[str, Document]:
             stage = apply_stage_update(stages, code, body, as_of)
-            return {code.value: stage_doc(stage, at, body.changed_by)}
+            return {code.value: stage_doc(stage, at, body.on_behalf_of)}
 
         roadmap = await store().modify_roadmap(shop_id, mutate)
         await escalate_slips(shop_id, roadmap)
@@ -992,6 +997,7 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
             "/rules",
             create_rule,
             "POST",
+            role=Role.ADMIN,
             headers=IDEMPOTENCY_KEY,
             summary="Create a monitoring rule",
             body=models.RuleCreate,
@@ -1012,6 +1018,7 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
             "/rules/{rule_id}",
             update_rule,
             "PATCH",
+            role=Role.ADMIN,
             summary="Change a monitoring rule",
             params=rule_path,
             body=models.RuleUpdate,
@@ -1022,6 +1029,7 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
             "/rules/{rule_id}",
             delete_rule,
             "DELETE",
+            role=Role.ADMIN,
             summary="Delete a monitoring rule",
             params=rule_path,
             response=DeletedById,

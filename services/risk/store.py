@@ -38,13 +38,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.risk import domain
+from services.runtime.caller import current_actor
 from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
 
 Document = dict[str, Any]
 
-SYSTEM_ACTOR = "system"
 MAX_ATTEMPTS = 30
 OPEN_STATUSES = sorted(s.value for s in domain.OPEN_STATUSES)
 
@@ -123,7 +123,7 @@ def change(field_name: str, before: object, after: object) -> Document:
 
 
 def history_entry(
-    actor: str,
+    on_behalf_of: str | None,
     action: str,
     changes: Sequence[Document],
     reason: str | None,
@@ -131,10 +131,15 @@ def history_entry(
     **escalation: object,
 ) -> Document:
     """A history entry: who, what (action and changed fields), when, why; escalations add
-    ``rule_id``, ``kpi_code``, ``kpi_value`` and ``event_id``."""
+    ``rule_id``, ``kpi_code``, ``kpi_value`` and ``event_id``.
+
+    Who is the authenticated caller of the request (``actor``, from the credential); a
+    free-text name the caller gives is kept beside it as ``on_behalf_of``, never instead.
+    """
     return {
         "at": at,
-        "actor": actor,
+        "actor": current_actor().document(),
+        "on_behalf_of": on_behalf_of,
         "action": action,
         "changes": list(changes),
         "reason": reason,
@@ -273,7 +278,7 @@ def escalated_risk(
     ``existing`` counts the shop's risks of the category before it (see its id)."""
     inherent = domain.escalation_seed(item.category, item.step)
     created = history_entry(
-        SYSTEM_ACTOR,
+        None,
         "CREATED",
         [
             change("status", None, domain.RiskStatus.IDENTIFIED.value),
@@ -314,7 +319,7 @@ def escalation_change(
     assert inherent is not None
     raised = domain.escalate_assessment(inherent, item.step)
     entry = history_entry(
-        SYSTEM_ACTOR,
+        None,
         "ESCALATED",
         [change("inherent.likelihood", int(inherent.likelihood), int(raised.likelihood))],
         item.reason,
@@ -358,6 +363,7 @@ def stage_doc(stage: domain.Stage, at: datetime, by: str | None) -> Document:
         "actual_end": day(stage.actual_end),
         "updated_at": at,
         "updated_by": by,
+        "actor": current_actor().document(),
     }
 
 

@@ -24,11 +24,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from services.runtime import mongo
+from services.runtime.api_keys import ApiKeyStore
+from services.runtime.authentication import Authenticator, ServiceAuthentication
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.http import ErrorBoundary, error_response, json_response
 from services.runtime.metrics import RequestMetricsMiddleware, metrics_response, route_templates
 from services.runtime.openapi import api_routes, openapi_route
 from services.runtime.request_context import RequestIdMiddleware
+from services.runtime.service_tokens import tokens_from
 from services.runtime.settings import IntegraSettings
 
 log = logging.getLogger("integra")
@@ -66,6 +69,8 @@ class MongoComponent:
         self._client: AsyncMongoClient[mongo.Document] | None = None
         self._prepare_task: asyncio.Task[None] | None = None
         self.prepared = asyncio.Event()
+        self.service_tokens = tokens_from(settings)
+        self._authenticator: Authenticator | None = None
 
     @property
     def client(self) -> AsyncMongoClient[mongo.Document]:
@@ -84,6 +89,16 @@ class MongoComponent:
 
     def on_connect(self, db: AsyncDatabase[mongo.Document]) -> None:
         """Build the store over ``db``; subclasses override."""
+
+    def authenticator(self) -> Authenticator:
+        """Checks the callers of this service: service tokens addressed to it, API keys
+        (read from the gateway's database on the same server) and JWTs."""
+        if self._authenticator is None:
+            keys = ApiKeyStore(mongo.database(self.client, self.settings, "gateway"))
+            self._authenticator = Authenticator(
+                self.settings, keys, self.service_tokens, audience=self.name
+            )
+        return self._authenticator
 
     async def prepare(self) -> None:
         """Create indexes and built-in records, idempotently; subclasses override."""
@@ -111,6 +126,7 @@ class MongoComponent:
         if self._client is not None:
             await self._client.close()
             self._client = None
+            self._authenticator = None
 
     async def readiness(self) -> dict[str, bool]:
         """Ready when the database answers and has been prepared."""
@@ -172,6 +188,13 @@ def build_app(
     if api_routes(own_routes):
         routes.append(openapi_route(f"Integra {component.name}", lambda: own_routes))
 
+    # Every service route needs a credential (zero trust); the gateway guards /graphql itself.
+    authentication = (
+        [Middleware(ServiceAuthentication, authenticator=component.authenticator)]
+        if isinstance(component, MongoComponent)
+        else []
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if manage_lifecycle:
@@ -194,6 +217,7 @@ def build_app(
                 templates=route_templates(routes),
             ),
             Middleware(ErrorBoundary, max_body_bytes=settings.max_body_bytes),
+            *authentication,
         ],
     )
     # A JSON API answers an unknown path (``/profiles/`` with an empty name) with its JSON

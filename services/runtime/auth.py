@@ -44,7 +44,7 @@ class Role(StrEnum):
 
 _RANKS = {Role.VIEWER: 0, Role.ANALYST: 1, Role.ADMIN: 2}
 
-CredentialKind = Literal["api-key", "jwt", "anonymous"]
+CredentialKind = Literal["api-key", "jwt", "service", "anonymous"]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from services.runtime.auth import Role
+from services.runtime.caller import require_role
 from services.runtime.errors import ErrorCode
 from services.runtime.http import json_response
 
@@ -30,6 +32,8 @@ JsonObject = dict[str, Any]
 _STATUS_TEXT = {
     200: "OK",
     201: "Created",
+    401: "No credential, or an invalid one (UNAUTHENTICATED)",
+    403: "The caller's role does not allow the operation (FORBIDDEN)",
     404: "The record named does not exist (NOT_FOUND)",
     409: "The request contradicts what is stored (CONFLICT, INVALID_TRANSITION)",
     413: "The request body exceeds the size limit (PAYLOAD_TOO_LARGE)",
@@ -87,6 +91,16 @@ class DeletedByName(BaseModel):
     deleted: bool
 
 
+SECURITY_SCHEMES: JsonObject = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An Integra API key (ik_…), a JWT, or a service token one component "
+        "signs for another",
+    }
+}
+
+
 @dataclass(frozen=True)
 class Contract:
     """What one operation accepts and answers, as pydantic types."""
@@ -94,6 +108,7 @@ class Contract:
     method: str
     summary: str
     response: Any
+    role: Role = Role.VIEWER
     status: int = 200
     other_statuses: tuple[int, ...] = ()
     path: Mapping[str, Any] = field(default_factory=dict)
@@ -108,7 +123,7 @@ class Contract:
         Any input can be rejected (422), a body can be too large (413), and every operation
         can meet a database that is down (503) or an unexpected error (500).
         """
-        statuses = {500, 503, *self.errors}
+        statuses = {401, 403, 500, 503, *self.errors}
         if self.path:
             statuses.add(404)  # a path parameter that cannot match (e.g. with a slash)
         if self.path or self.headers or self.query or self.body:
@@ -136,9 +151,12 @@ class ApiRoute(Route):
         query: type[BaseModel] | None = None,
         body: type[BaseModel] | None = None,
         errors: tuple[int, ...] = (),
+        role: Role | None = None,
     ) -> None:
-        super().__init__(path, endpoint, methods=[method])
+        required = role or (Role.VIEWER if method == "GET" else Role.ANALYST)
+        super().__init__(path, _guarded(endpoint, required), methods=[method])
         self.contract = Contract(
+            role=required,
             method=method.lower(),
             summary=summary,
             response=response,
@@ -151,6 +169,19 @@ class ApiRoute(Route):
             errors=errors,
         )
         self.operation_id = getattr(endpoint, "__name__", path)
+
+
+def _guarded(endpoint: Endpoint, role: Role) -> Endpoint:
+    """``endpoint`` answering FORBIDDEN unless the authenticated caller has ``role``: each
+    service enforces the role table itself, whatever the gateway checked before."""
+
+    async def guarded(request: Request) -> Any:
+        require_role(role)
+        return await endpoint(request)
+
+    guarded.__name__ = getattr(endpoint, "__name__", "endpoint")
+    guarded.__doc__ = endpoint.__doc__
+    return guarded
 
 
 class _Schemas:
@@ -261,7 +292,9 @@ def _operation(route: ApiRoute, schemas: _Schemas) -> JsonObject:
         responses[str(status)] = _error_response(status)
     operation: JsonObject = {
         "operationId": route.operation_id,
-        "summary": contract.summary,
+        "summary": f"{contract.summary} (role {contract.role.value})",
+        "security": [{"bearer": []}],
+        "x-integra-role": contract.role.value,
         "parameters": parameters,
         "responses": responses,
     }
@@ -306,7 +339,7 @@ def openapi_document(
         "info": {"title": title, "version": version},
         "servers": [{"url": server_url}],
         "paths": paths,
-        "components": {"schemas": schemas.components},
+        "components": {"schemas": schemas.components, "securitySchemes": SECURITY_SCHEMES},
     }
 
 

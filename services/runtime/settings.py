@@ -63,6 +63,19 @@ class IntegraSettings(BaseSettings):
     )
     jwt_audience: str | None = Field(default=None, description="Required JWT `aud`, if set.")
     jwt_issuer: str | None = Field(default=None, description="Required JWT `iss`, if set.")
+    service_token_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Key that signs the per-call tokens between components (`integra up`: "
+        "generated into the data directory).",
+    )
+    service_token_previous_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Previous service keys still accepted during a rotation (comma-separated).",
+    )
+    service_token_ttl_seconds: float = Field(
+        default=60.0, ge=5, le=3600, description="Lifetime of one per-call service token."
+    )
     max_query_depth: int = Field(default=12, ge=1, le=100, description="Deepest field nesting.")
     max_query_tokens: int = Field(
         default=2000, ge=10, le=100_000, description="Most lexical tokens in one document."
@@ -82,7 +95,7 @@ class IntegraSettings(BaseSettings):
         description="Allow introspection and `_service` (unset: only in development).",
     )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "service_token_previous_keys", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         """``https://a.example, https://b.example`` from the environment → a list."""

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, BeforeValidator, Field, StringConstraints, field_validator
 
+from services.runtime.caller import Actor, OnBehalfOf
 from services.runtime.concurrency import ExpectedVersion
 from services.runtime.wire import LongText, Page, PageQuery, RecordId, ShortText, WireModel
 from services.scoring.domain import Band, Criterion
@@ -192,7 +193,7 @@ class RelevanceInput(WireModel):
 class AssessmentCreate(WireModel):
     """A new assessment of a shop."""
 
-    assessor: ShortText
+    on_behalf_of: OnBehalfOf = None
     profile: ProfileName = "sherdani-default"
     note: LongText | None = None
     criteria: CriteriaInput
@@ -267,7 +268,9 @@ class Assessment(WireModel):
 
     id: str
     shop_id: str
-    assessor: str
+    assessor: str = Field(description="onBehalfOf, else the actor's name (kept for old clients).")
+    actor: Actor
+    on_behalf_of: str | None
     note: str | None
     profile: AppliedProfile
     criteria: list[CriterionScore]

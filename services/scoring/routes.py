@@ -10,6 +10,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from services.runtime import idempotency
+from services.runtime.auth import Role
+from services.runtime.caller import Actor, current_actor
 from services.runtime.concurrency import check_version
 from services.runtime.errors import ValidationFailed
 from services.runtime.http import json_response, path_id, query_model, read_model
@@ -100,6 +102,9 @@ def assessment_out(doc: Document) -> models.Assessment:
         id=doc["_id"],
         shop_id=doc["shop_id"],
         assessor=doc["assessor"],
+        actor=Actor.from_document(doc.get("actor")),
+        # Before actors were recorded, "assessor" was the only (free-text) name.
+        on_behalf_of=doc["on_behalf_of"] if "actor" in doc else doc["assessor"],
         note=doc.get("note"),
         profile=models.AppliedProfile(
             name=doc["profile"]["name"], weights=models.Weights(**doc["profile"]["weights"])
@@ -126,8 +131,11 @@ def assessment_out(doc: Document) -> models.Assessment:
 # --- the assessment as the domain builds it -------------------------------------------------
 
 
-def build_assessment(shop_id: str, body: models.AssessmentCreate, profile: Document) -> Document:
-    """Derive the criteria, compute ``SH`` and return the document to store (pure)."""
+def build_assessment(
+    shop_id: str, body: models.AssessmentCreate, profile: Document, actor: Actor
+) -> Document:
+    """Derive the criteria, compute ``SH`` and return the document to store (pure); ``actor``
+    is the authenticated caller, recorded beside the optional ``onBehalfOf``."""
     weights = domain.check_weights(profile["weights"], "profile.weights")
     interactivity = (
         domain.InteractivityComponents(
@@ -151,7 +159,9 @@ def build_assessment(shop_id: str, body: models.AssessmentCreate, profile: Docum
     return {
         "_id": new_id(),
         "shop_id": shop_id,
-        "assessor": body.assessor,
+        "assessor": body.on_behalf_of or actor.name,
+        "on_behalf_of": body.on_behalf_of,
+        "actor": actor.document(),
         "note": body.note,
         "profile": {"name": profile["_id"], "weights": {c.value: w for c, w in weights.items()}},
         "criteria": {c.value: v for c, v in criteria.items()},
@@ -257,7 +267,8 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
         key = idempotency.from_request(request, "createAssessment", body, {"shopId": shop_id})
         await store().get_shop(shop_id)
         profile = await store().get_profile(body.profile, field="profile")
-        doc = await store().insert_assessment(build_assessment(shop_id, body, profile), key)
+        document = build_assessment(shop_id, body, profile, current_actor())
+        doc = await store().insert_assessment(document, key)
         return json_response(assessment_out(doc), status=201)
 
     async def shop_history(request: Request) -> Response:
@@ -418,6 +429,7 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
             "/profiles",
             create_profile,
             "POST",
+            role=Role.ADMIN,
             headers=IDEMPOTENCY_KEY,
             summary="Create a custom weight profile",
             body=models.ProfileCreate,
@@ -438,6 +450,7 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
             "/profiles/{name}",
             update_profile,
             "PUT",
+            role=Role.ADMIN,
             summary="New weights of a custom profile",
             params={"name": str},
             body=models.ProfileUpdate,
@@ -448,6 +461,7 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
             "/profiles/{name}",
             delete_profile,
             "DELETE",
+            role=Role.ADMIN,
             summary="Delete a custom profile",
             params={"name": str},
             response=DeletedByName,

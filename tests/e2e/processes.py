@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from services.runtime.embedded import free_port
+from tests.conftest import TEST_SERVICE_KEY
 
 INTEGRA = str(Path(sys.executable).with_name("integra"))
 
@@ -23,6 +24,7 @@ def clean_env(**overrides: str) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("INTEGRA_") and k != "MONGODB_URI"
     }
+    env["INTEGRA_SERVICE_TOKEN_KEY"] = TEST_SERVICE_KEY
     env.update(overrides)
     return env
 

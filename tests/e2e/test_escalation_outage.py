@@ -62,7 +62,7 @@ async def test_escalations_queued_while_risk_is_down_apply_exactly_once(
 ) -> None:
     with cluster(tmp_path, mongo_uri, ("risk", "kpi"), **FAST_OUTBOX) as running:
         kpi, risk = running.url("kpi"), running.url("risk")
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=10, headers=running.service_headers()) as client:
             await eventually(lambda: ready(client, kpi), 30, "kpi ready")
             running.kill("risk")
 

@@ -34,6 +34,7 @@ from services.runtime.app import build_app
 from services.runtime.embedded import free_port
 from services.runtime.metrics import REGISTRY
 from services.runtime.settings import IntegraSettings
+from tests.conftest import bearer, signed_jwt
 
 SHOP = "5" * 24
 OTHER = "6" * 24
@@ -45,6 +46,8 @@ FAST = DispatcherOptions(
     lease=5.0,
     stats_interval=0.05,
 )
+
+ADMIN = bearer(signed_jwt("ADMIN", sub="kpi-test"))
 
 
 # --- the receiving end ---------------------------------------------------------------------------
@@ -138,7 +141,9 @@ async def running_kpi(
     await service.start()
     try:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kpi") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://kpi", headers=ADMIN
+        ) as client:
             yield service, client
     finally:
         await service.stop()
@@ -908,7 +913,9 @@ async def test_the_running_recorder_records_the_platform_from_the_registry(
     await service.start()
     try:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kpi") as api:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://kpi", headers=ADMIN
+        ) as api:
 
             async def recorded() -> bool:
                 await api.get("/catalogue/churn_rate")  # traffic for the windows
@@ -936,7 +943,9 @@ async def test_the_standalone_app_starts_and_stops_with_its_lifespan(
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kpi") as api:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://kpi", headers=ADMIN
+        ) as api:
             ready = await api.get("/readyz")
             assert ready.json() == {"status": "ready", "checks": {"database": True}}
             assert (await api.get("/catalogue")).json()["totalCount"] == 20

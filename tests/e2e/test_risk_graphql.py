@@ -21,7 +21,8 @@ nextReviewAt reviewOverdue
 inherent { likelihood likelihoodCode impact impactCode score level }
 residual { likelihood impact score level }
 actions { id text owner dueAt done doneAt overdue }
-history { actor action reason ruleId kpiCode kpiValue eventId changes { field before after } }
+history { actor { clientId role kind } onBehalfOf action reason ruleId kpiCode kpiValue eventId
+          changes { field before after } }
 """
 CREATE = f"mutation($input: CreateRiskInput!) {{ createRisk(input: $input) {{ {RISK_FIELDS} }} }}"
 STATUS = (
@@ -46,6 +47,9 @@ REPORT = (
     "mutation($input: KpiMeasurementInput!) { reportKpiMeasurement(input: $input) "
     "{ eventId duplicate escalations { category ruleId step raisedRiskIds createdRiskId } } }"
 )
+
+ADMIN_ACTOR = {"clientId": "jwt:test-admin", "role": "ADMIN", "kind": "JWT"}
+"""The caller of the ``gql`` fixture, as history records it."""
 
 
 async def create_risk(gql: GraphQLClient, shop_id: str, category: str, **extra: Any) -> Any:
@@ -109,7 +113,8 @@ async def test_a_register_is_built_from_the_catalogue(gql: GraphQLClient) -> Non
         assert risk["group"] == category["group"]
         assert risk["inherent"]["impactCode"] == category["defaultImpactLevel"]
         assert risk["status"] == "IDENTIFIED"
-        assert risk["history"][0]["actor"] == "Ann Auditor"
+        assert risk["history"][0]["onBehalfOf"] == "Ann Auditor"
+        assert risk["history"][0]["actor"] == ADMIN_ACTOR
         assert risk["history"][0]["action"] == "CREATED"
     register = await shop_risks(gql, shop_id)
     assert register["totalCount"] == 10
@@ -206,7 +211,8 @@ async def test_lifecycle_with_history_actions_and_a_rejected_transition(
         {"field": "status", "before": "IDENTIFIED", "after": "ASSESSED"}
     ]
     assert history[1]["reason"] == "to ASSESSED"
-    assert history[5]["actor"] == "Carol"
+    assert history[5]["onBehalfOf"] == "Carol"
+    assert {h["actor"]["clientId"] for h in history} == {ADMIN_ACTOR["clientId"]}
     assert {"field": "residual.likelihood", "before": None, "after": "2"} in history[5]["changes"]
 
 
@@ -381,7 +387,8 @@ async def test_roadmap_order_rule_and_a_slip_escalating_once(gql: GraphQLClient)
     assert overrun["totalCount"] == 1
     risk = overrun["items"][0]
     assert risk["status"] == "IDENTIFIED"
-    assert risk["history"][0]["actor"] == "system"
+    assert risk["history"][0]["actor"] == ADMIN_ACTOR  # the caller whose write escalated
+    assert risk["history"][0]["onBehalfOf"] is None
     assert risk["history"][0]["ruleId"] == "roadmap-slippage"
     assert risk["history"][0]["eventId"] == f"slip:{shop_id}:AUDIT"
 
@@ -434,7 +441,8 @@ async def test_a_breach_delivered_twice_escalates_once(
     assert raised["inherent"]["level"] == "HIGH"
     entry = raised["history"][-1]
     assert entry["action"] == "ESCALATED"
-    assert entry["actor"] == "system"
+    assert entry["actor"] == ADMIN_ACTOR  # the caller whose write escalated
+    assert entry["onBehalfOf"] is None
     assert entry["ruleId"] == "default-sla_compliance-PERFORMANCE_UX"
     assert entry["kpiCode"] == "sla_compliance"
     assert entry["kpiValue"] == 90.0
@@ -461,7 +469,8 @@ async def test_an_escalation_creates_a_risk_when_none_is_open(gql: GraphQLClient
     assert created["owner"] is None
     assert created["inherent"]["likelihoodCode"] == "LIKELY"  # POSSIBLE raised by one step
     assert created["inherent"]["impactCode"] == "MAJOR"  # the category's default (HIGH)
-    assert created["history"][0]["actor"] == "system"
+    assert created["history"][0]["actor"] == ADMIN_ACTOR  # the caller whose write escalated
+    assert created["history"][0]["onBehalfOf"] is None
     assert created["history"][0]["kpiValue"] == 2
     # A value within the threshold escalates nothing.
     calm = await gql.data(REPORT, {"input": measurement(shop_id, "m-2", "security_level", 0)})

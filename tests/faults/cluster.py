@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from services.runtime.embedded import free_port
+from tests.conftest import TEST_JWT_SECRET, bearer, signed_jwt
 from tests.e2e.processes import IntegraProcess, admin_headers, clean_env
 
 COMPONENTS = ("scoring", "risk", "kpi", "gateway")
@@ -35,6 +36,12 @@ class Cluster:
         """The data directory every process is given (the admin key lives there)."""
         return self.logs / "data"
 
+    @staticmethod
+    def service_headers() -> dict[str, str]:
+        """An ADMIN JWT every process of the cluster accepts (the services' REST APIs need a
+        credential like the gateway)."""
+        return bearer(signed_jwt("ADMIN", sub="cluster-test"))
+
     def url(self, component: str) -> str:
         """The base URL of a component."""
         return f"http://127.0.0.1:{self.ports[component]}"
@@ -51,6 +58,7 @@ class Cluster:
             INTEGRA_KPI_URL=self.url("kpi"),
             # One load client is one rate-limit client: the faults are the subject here.
             INTEGRA_RATE_LIMIT_PER_MINUTE="0",
+            INTEGRA_JWT_SECRET=TEST_JWT_SECRET,
             **self.env,
         )
         self.processes[component] = IntegraProcess(

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from tests.faults.cluster import Cluster
+
 Write = Callable[["Load", httpx.AsyncClient, int, int], Awaitable[None]]
 
 
@@ -112,7 +114,7 @@ async def running(write: Write, writers: int, pause: float = 0.02) -> AsyncItera
             await write(load, client, number, iteration)
             await asyncio.sleep(pause)
 
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=Cluster.service_headers()) as client:
         tasks = [asyncio.create_task(writer(n, client)) for n in range(writers)]
         try:
             yield load

@@ -78,7 +78,7 @@ async def test_database_killed_mid_load_loses_no_acknowledged_write(tmp_path: Pa
             INTEGRA_KPI_PLATFORM_RECORDER="false",
         ) as stack:
             services = [stack.url("scoring"), stack.url("kpi")]
-            async with httpx.AsyncClient(timeout=10) as probe:
+            async with httpx.AsyncClient(timeout=10, headers=stack.service_headers()) as probe:
                 await eventually(readiness(probe, services, True), 30, "services ready")
 
                 async with running(_writes(stack), writers=4) as load:

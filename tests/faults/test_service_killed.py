@@ -93,7 +93,7 @@ async def test_risk_killed_mid_load_gives_partial_answers_then_recovers(
     mongo_uri: str, tmp_path: Path
 ) -> None:
     with cluster(tmp_path, mongo_uri, ("scoring", "risk", "gateway")) as stack:
-        async with httpx.AsyncClient(timeout=30) as client:
+        async with httpx.AsyncClient(timeout=30, headers=stack.service_headers()) as client:
             await eventually(
                 readiness(client, [stack.url("scoring"), stack.url("risk")], True), 30, "ready"
             )

@@ -67,9 +67,10 @@ def _created(response: Any) -> Any:
 
 
 @pytest.fixture
-def known_records(stack: Starlette) -> dict[str, str]:
+def known_records(stack: Starlette, auth_headers: dict[str, str]) -> dict[str, str]:
     """Records of every kind, created through the services' APIs; path parameter → id."""
     with asgi.get_client(cast(Any, stack)) as client:
+        client.headers.update(auth_headers)  # the services' APIs need a credential too
         shop = _created(client.post(f"{BASE}/scoring/shops", json={"name": "Fuzz shop"}))
         assessment = _created(
             client.post(

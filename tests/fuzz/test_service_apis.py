@@ -29,12 +29,18 @@ def test_every_operation_survives_fuzzing(
     service: str,
     stack: Starlette,
     known_records: dict[str, str],
+    auth_headers: dict[str, str],
     fuzz_examples: int,
     fuzz_seed: int,
 ) -> None:
-    schema = schemathesis.openapi.from_asgi(f"/{service}/openapi.json", stack)
+    schema = schemathesis.openapi.from_asgi(f"/{service}/openapi.json", stack, headers=auth_headers)
     figures = fuzz_schema(
-        service, schema, examples=fuzz_examples, seed=fuzz_seed, known=known_records
+        service,
+        schema,
+        examples=fuzz_examples,
+        seed=fuzz_seed,
+        known=known_records,
+        headers=auth_headers,
     )
     record("fuzz", {**figures.as_dict(), "seed": fuzz_seed, "per_round": fuzz_examples})
     assert figures.operations, f"{service} publishes no operation"

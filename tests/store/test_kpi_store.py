@@ -22,6 +22,8 @@ from services.kpi import domain
 from services.kpi.outbox import NoDataMonitor, OutboxDispatcher
 from services.kpi.platform import HistogramSnapshot, PlatformRecorder, SeriesCounts
 from services.kpi.store import MAX_REVISIONS, EventSource, KpiStore, epoch_ms, now
+from services.runtime.auth import Principal, Role
+from services.runtime.caller import Actor
 from services.runtime.embedded import free_port
 from services.runtime.errors import Conflict, NotFound, ValidationFailed
 from services.runtime.settings import IntegraSettings
@@ -32,6 +34,8 @@ JAN = datetime(2025, 1, 1, tzinfo=UTC)
 SYSTEM = domain.MeasurementSource.SYSTEM
 MANUAL = domain.MeasurementSource.MANUAL
 SLA = domain.CATALOGUE["sla_compliance"]
+
+ACTOR = Actor.of(Principal("jwt:store-test", "store-test", Role.ANALYST, "jwt"))
 
 
 class CommandCounter(CommandListener):
@@ -85,7 +89,7 @@ async def record_sla(
 ) -> dict[str, Any]:
     inputs = {"within_sla": within, "total": total}
     return await store.record(
-        SLA, shop, start, start + timedelta(days=days), inputs, MANUAL, **kwargs
+        SLA, shop, start, start + timedelta(days=days), inputs, MANUAL, actor=ACTOR, **kwargs
     )
 
 
@@ -310,6 +314,7 @@ async def test_no_data_events_are_enqueued_once_per_scope_and_day(store: KpiStor
         check - timedelta(days=39),
         {"vulnerabilities": 0, "incidents": 0},
         SYSTEM,
+        actor=ACTOR,
     )
     monitor = NoDataMonitor(lambda: store)
     first = await monitor.check_once(check)
@@ -361,7 +366,7 @@ async def test_custom_kpis_round_trip_and_cannot_be_deleted_with_data(store: Kpi
     assert missing.value.field == "kpiCode"
 
     await store.put_target(SHOP, "orders_per_visit", domain.Target(domain.Comparator.GTE, 1), None)
-    await store.record(loaded, SHOP, JAN, day(1), {"orders": 1, "visits": 10}, MANUAL)
+    await store.record(loaded, SHOP, JAN, day(1), {"orders": 1, "visits": 10}, MANUAL, actor=ACTOR)
     with pytest.raises(Conflict):
         await store.delete_custom("orders_per_visit")
     with pytest.raises(Conflict):

@@ -34,6 +34,7 @@ from services.risk.store import (
 from services.runtime.errors import Conflict, ErrorCode, IntegraError
 from services.runtime.metrics import REGISTRY
 from services.runtime.settings import IntegraSettings
+from tests.store.conftest import STORE_TEST_PRINCIPAL
 
 SHOP = "a" * 24
 OTHER = "b" * 24
@@ -212,7 +213,8 @@ async def test_modify_is_compare_and_set_and_recomputes_on_a_concurrent_change(
     stored = await store.get_risk(risk["_id"])
     assert stored["status"] == "ASSESSED"
     assert [h["action"] for h in stored["history"]] == ["CREATED", "STATUS_CHANGED"]
-    assert stored["history"][1]["actor"] == "bob"
+    assert stored["history"][1]["on_behalf_of"] == "bob"
+    assert stored["history"][1]["actor"]["clientId"] == STORE_TEST_PRINCIPAL.client_id
 
     # A mutation that raises leaves the risk untouched.
     closing = models.StatusChange.model_validate(
@@ -256,7 +258,8 @@ async def test_an_event_applied_twice_escalates_once(store: RiskStore) -> None:
     assert stored["applied_event_ids"] == ["m-1"]
     assert [h["action"] for h in stored["history"]] == ["CREATED", "ESCALATED"]
     entry = stored["history"][1]
-    assert entry["actor"] == "system"
+    assert entry["actor"]["clientId"] == STORE_TEST_PRINCIPAL.client_id  # who delivered it
+    assert entry["on_behalf_of"] is None
     assert entry["event_id"] == "m-1"
     assert entry["rule_id"] == "rule-x"
 
@@ -302,7 +305,7 @@ async def test_an_interrupted_event_is_resumed_without_raising_twice(store: Risk
     assert new["status"] == "IDENTIFIED"
     assert new["inherent"] == {"likelihood": 5, "impact": 4}  # POSSIBLE + 2, default MAJOR
     assert new["owner"] is None
-    assert new["history"][0]["actor"] == "system"
+    assert new["history"][0]["actor"]["clientId"] == STORE_TEST_PRINCIPAL.client_id
     # Once finished, the event is a duplicate and nothing moves.
     again = await store.apply_event("m-3", SHOP, "fp", plan)
     assert again.duplicate
