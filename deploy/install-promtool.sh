@@ -25,14 +25,26 @@ else
     exit 1
 fi
 
+# Only the binaries are wanted (promtool, and prometheus for tests that start their own server
+# on a free port): the package's service must neither start now nor at the next boot. A
+# policy-rc.d that denies every start (exit 101, Debian's convention) holds while apt runs,
+# unless the host has one of its own; afterwards the unit is disabled and stopped, whatever
+# state the package left it in, so the host is as it was apart from the two binaries.
+POLICY=/usr/sbin/policy-rc.d
+OWN_POLICY=""
+if [ ! -e "$POLICY" ]; then
+    OWN_POLICY="$POLICY"
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+    $SUDO chmod 0755 "$POLICY"
+    trap '$SUDO rm -f "$OWN_POLICY"' EXIT
+fi
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
-
-# Under systemd (e.g. a CI runner) the package starts a Prometheus server on :9090. Only the
-# binaries are wanted (promtool, and prometheus for tests that start their own server on a
-# free port), so the service this script just installed is stopped and disabled.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
-    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+if [ -n "$OWN_POLICY" ]; then
+    $SUDO rm -f "$OWN_POLICY"
+fi
+if command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
 fi
 
 if ! have_both; then

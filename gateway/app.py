@@ -24,10 +24,9 @@ from gateway.graphiql.assets import (
     asset_routes,
     assets_installed,
     ide_page,
-    local_admin_headers,
     missing_assets_page,
 )
-from gateway.resilience import CircuitBreaker, ResilienceSettings, RetryPolicy
+from gateway.resilience import SERVICE_READY, CircuitBreaker, ResilienceSettings, RetryPolicy
 from gateway.schema import build_schema
 from gateway.security import csrf
 from gateway.security.gate import SecurityGate
@@ -53,11 +52,10 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
         self.settings = settings
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        """GraphiQL from the gateway's own assets (no CDN); on this machine, the headers
-        editor is prefilled with the local admin key of ``integra up``."""
+        """GraphiQL from the gateway's own assets (no CDN); the page holds no secret."""
         if not assets_installed():
             return missing_assets_page()
-        return HTMLResponse(ide_page(local_admin_headers(request, self.settings.data_dir)))
+        return HTMLResponse(ide_page())
 
     def parse_json(self, data: str | bytes) -> object:
         """The request's JSON; a body that is neither an object nor a list (``null``, ``42``)
@@ -175,9 +173,21 @@ class Gateway:
             self._mongo = None
 
     async def readiness(self) -> dict[str, bool]:
-        """Ready when every service answers its own readiness probe."""
+        """Ready when the gateway itself can serve: started, and its own database answers
+        (when it has one). A dead service does not make it unready: it answers partially,
+        and :meth:`dependencies` reports the services."""
+        if self._mongo is None:
+            return {"configuration": self._endpoint is not None}
+        return {"database": await mongo.ping(self._mongo)}
+
+    async def dependencies(self) -> dict[str, bool]:
+        """Whether each service answers its readiness probe (body of /readyz and the gauge
+        ``gateway_service_ready``; never the status code: one dead service must not take
+        every gateway replica out of its load balancer)."""
         clients = self.clients.all()
         answers = await asyncio.gather(*(c.ready() for c in clients.values()))
+        for name, ready in zip(clients, answers, strict=True):
+            SERVICE_READY.labels(name).set(1 if ready else 0)
         return dict(zip(clients, answers, strict=True))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -29,6 +29,12 @@ from services.runtime.metrics import REGISTRY
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRYABLE_STATUSES: Final = frozenset({502, 503, 504})
 
+SERVICE_READY: Final = Gauge(
+    "gateway_service_ready",
+    "Whether a service answered the gateway's last readiness check (1) or not (0)",
+    ["service"],
+    registry=REGISTRY,
+)
 BREAKER_STATE: Final = Gauge(
     "gateway_circuit_breaker_state",
     "State of the gateway's circuit breaker per service: 0 closed, 1 half-open, 2 open.",

@@ -82,6 +82,10 @@ def local_admin_key(settings: IntegraSettings) -> None:
         local.path,
         url,
     )
+    # For the person at the terminal only (never a log line): the fragment never reaches a
+    # server, and GraphiQL moves the key into its headers and out of the address bar.
+    key = local.path.read_text(encoding="utf-8").strip()
+    print(f"GraphiQL with the local ADMIN key: {url}#key={key}", file=sys.stderr, flush=True)
 
 
 def up(settings: IntegraSettings) -> None:

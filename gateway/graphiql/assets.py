@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import ipaddress
 import json
 from pathlib import Path
 from typing import Final
@@ -25,13 +24,12 @@ ASSETS: Final = {
     "graphiql.min.css": MODULES / "graphiql/graphiql.min.css",
 }
 INSTALL_HINT: Final = "GraphiQL's assets are not installed: run `make graphiql`."
-_LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 WELCOME: Final = """# Integra's GraphQL API, with GraphiQL served by Integra itself.
 #
-# Every request needs a bearer token: in the Headers tab, set
+# Every request needs a bearer token: in the Headers tab, paste
 #   {"Authorization": "Bearer <API key or JWT>"}
-# (on this machine, `integra up` fills in its local admin key).
+# `integra up` prints a link that fills in its local admin key: /graphql#key=ik_...
 # Run with Ctrl-Enter or the play button.
 
 {
@@ -48,30 +46,11 @@ def assets_installed() -> bool:
     return all(path.is_file() for path in ASSETS.values())
 
 
-def is_loopback_request(request: Request) -> bool:
-    """Whether the request comes from this machine AND names it as host.
-
-    Both are needed before anything secret is put in a page: the peer address proves the
-    browser is local, the ``Host`` header rules out DNS rebinding by a foreign site.
-    """
-    client = request.client
-    if client is None:
-        return False
-    try:
-        peer_is_local = ipaddress.ip_address(client.host).is_loopback
-    except ValueError:
-        return False
-    host = request.headers.get("host", "")
-    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    return peer_is_local and hostname.lower() in _LOOPBACK_HOSTS
-
-
-def ide_page(initial_headers: dict[str, str] | None = None) -> str:
-    """The GraphiQL page; ``initial_headers`` prefill the headers editor."""
-    settings = {
-        "query": WELCOME,
-        "headers": json.dumps(initial_headers, indent=2) if initial_headers else "",
-    }
+def ide_page() -> str:
+    """The GraphiQL page. It never holds a secret: a key given in the URL's fragment
+    (``/graphql#key=ik_…``, which no browser sends to a server) is moved by the page's script
+    into the headers editor and cleared from the address bar."""
+    settings = {"query": WELCOME}
     # No "<" at all inside the script element: it can neither end it nor open a comment.
     config = json.dumps(settings).replace("<", "\\u003c")
     return _PAGE.format(assets=html.escape(ASSETS_PATH), config=config)
@@ -120,6 +99,16 @@ _PAGE: Final = """<!doctype html>
       const config = JSON.parse(
         document.getElementById("integra-graphiql-config").textContent
       );
+      // A key in the fragment (#key=...) never reached a server: move it into the headers
+      // and out of the address bar (and the history).
+      const fragment = new URLSearchParams(window.location.hash.slice(1));
+      const key = fragment.get("key");
+      const headers = key
+        ? JSON.stringify({{ Authorization: "Bearer " + key }}, null, 2)
+        : undefined;
+      if (window.location.hash) {{
+        history.replaceState(null, "", window.location.pathname + window.location.search);
+      }}
       const url = window.location.origin + window.location.pathname;
       const fetcher = GraphiQL.createFetcher({{ url }});
       const root = ReactDOM.createRoot(document.getElementById("graphiql"));
@@ -127,23 +116,13 @@ _PAGE: Final = """<!doctype html>
         React.createElement(GraphiQL, {{
           fetcher,
           defaultQuery: config.query,
-          headers: config.headers || undefined,
+          headers: headers,
           shouldPersistHeaders: false,
           isHeadersEditorEnabled: true,
-          defaultEditorToolsVisibility: config.headers ? "headers" : true,
+          defaultEditorToolsVisibility: "headers",
         }})
       );
     </script>
   </body>
 </html>
 """
-
-
-def local_admin_headers(request: Request, data_dir: Path) -> dict[str, str] | None:
-    """The ``Authorization`` header with the local admin key of ``integra up``, for a page
-    requested from this machine only (see :func:`is_loopback_request`); else ``None``."""
-    key_file = data_dir / "admin-api-key"
-    if not is_loopback_request(request) or not key_file.is_file():
-        return None
-    key = key_file.read_text(encoding="utf-8").strip()
-    return {"Authorization": f"Bearer {key}"} if key else None

@@ -57,8 +57,8 @@ from types import MappingProxyType
 from typing import TypeAlias, TypeVar
 
 from services.kpi.expressions import Expression, evaluate, is_input_name, parse
-from services.runtime.comparator import Comparator as Comparator  # part of the domain's vocabulary
 from services.runtime.auth import Principal, Role
+from services.runtime.comparator import Comparator as Comparator  # part of the domain's vocabulary
 from services.runtime.errors import ErrorCode, IntegraError, NotFound, ValidationFailed
 from services.runtime.wire import PLATFORM_SCOPE
 

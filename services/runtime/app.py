@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -53,6 +53,14 @@ class Component(Protocol):
 
     async def readiness(self) -> dict[str, bool]:
         """Each dependency the component needs to serve, and whether it is usable now."""
+
+
+@runtime_checkable
+class HasDependencies(Protocol):
+    """A component that reports components it calls (the gateway: the services)."""
+
+    async def dependencies(self) -> dict[str, bool]:
+        """Whether each dependency answers now."""
 
 
 class MongoComponent:
@@ -145,8 +153,12 @@ def stop_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-def health_routes(readiness: Callable[[], Awaitable[dict[str, bool]]]) -> list[BaseRoute]:
-    """``/healthz`` (the process is alive) and ``/readyz`` (its dependencies answer)."""
+def health_routes(
+    readiness: Callable[[], Awaitable[dict[str, bool]]],
+    dependencies: Callable[[], Awaitable[dict[str, bool]]] | None = None,
+) -> list[BaseRoute]:
+    """``/healthz`` (the process is alive) and ``/readyz`` (it can serve); ``dependencies``
+    (the gateway's services) are reported in the body without deciding the status."""
 
     async def healthz(_: Request) -> Response:
         return json_response({"status": "ok"})
@@ -154,10 +166,10 @@ def health_routes(readiness: Callable[[], Awaitable[dict[str, bool]]]) -> list[B
     async def readyz(_: Request) -> Response:
         checks = await readiness()
         ready = all(checks.values())
-        return json_response(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
-            status=200 if ready else 503,
-        )
+        body: dict[str, object] = {"status": "ready" if ready else "unavailable", "checks": checks}
+        if dependencies is not None:
+            body["services"] = await dependencies()
+        return json_response(body, status=200 if ready else 503)
 
     return [
         Route("/healthz", healthz, methods=["GET"]),
@@ -184,7 +196,8 @@ def build_app(
     one-process stack passes ``False`` and drives every component's lifecycle itself.
     """
     own_routes = component.routes()
-    routes = [*own_routes, *health_routes(component.readiness)]
+    dependencies = component.dependencies if isinstance(component, HasDependencies) else None
+    routes = [*own_routes, *health_routes(component.readiness, dependencies)]
     if api_routes(own_routes):
         routes.append(openapi_route(f"Integra {component.name}", lambda: own_routes))
 

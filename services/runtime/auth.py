@@ -93,7 +93,12 @@ def highest_role(claims: dict[str, Any]) -> Role:
 
 
 class JwtVerifier:
-    """Checks JWTs: HS256 with ``secret``, RS256 with the keys of a JWKS file.
+    """Checks JWTs: HS256 with ``secret``, RS256 with the keys of a JWKS file or URL.
+
+    A JWKS URL (an identity provider's) is read through PyJWT's ``PyJWKClient``: its keys are
+    cached, and a token whose ``kid`` is unknown makes it fetch the set again, so a provider
+    can rotate keys without a restart. That fetch is network I/O: call :meth:`verify` off the
+    event loop when :attr:`fetches` is true.
 
     ``exp`` and ``sub`` are required; ``aud`` and ``iss`` are checked when configured. The
     algorithm decides the key, so an RS256 public key is never used as an HS256 secret.
@@ -105,6 +110,8 @@ class JwtVerifier:
         jwks_file: Path | None = None,
         audience: str | None = None,
         issuer: str | None = None,
+        jwks_url: str | None = None,
+        jwks_refetch_seconds: float = 30.0,
     ) -> None:
         self.secret = secret
         self.audience = audience
@@ -113,11 +120,25 @@ class JwtVerifier:
         if jwks_file is not None:
             jwks = jwt.PyJWKSet.from_dict(json.loads(jwks_file.read_text(encoding="utf-8")))
             self.keys = {key.key_id: key.key for key in jwks.keys}
+        self.jwks_client = (
+            # The set is cached 5 minutes; an unknown kid refetches it at most every
+            # ``jwks_refetch_seconds`` (a flood of made-up kids cannot hammer the provider).
+            jwt.PyJWKClient(
+                jwks_url, lifespan=300, timeout=5, cooldown_duration=jwks_refetch_seconds
+            )
+            if jwks_url
+            else None
+        )
+
+    @property
+    def fetches(self) -> bool:
+        """Whether :meth:`verify` may fetch keys over the network (a JWKS URL)."""
+        return self.jwks_client is not None
 
     @property
     def configured(self) -> bool:
         """Whether any JWT can be accepted at all."""
-        return self.secret is not None or bool(self.keys)
+        return self.secret is not None or bool(self.keys) or self.jwks_client is not None
 
     def _key(self, token: str) -> tuple[Any, str]:
         try:
@@ -127,12 +148,14 @@ class JwtVerifier:
         algorithm = header.get("alg")
         if algorithm == "HS256" and self.secret is not None:
             return self.secret, algorithm
-        if algorithm == "RS256" and self.keys:
+        if algorithm == "RS256" and (self.keys or self.jwks_client is not None):
             kid = header.get("kid")
             if kid in self.keys:
                 return self.keys[kid], algorithm
             if kid is None and len(self.keys) == 1:
                 return next(iter(self.keys.values())), algorithm
+            if self.jwks_client is not None and isinstance(kid, str):
+                return _fetched_key(self.jwks_client, token), algorithm
             raise InvalidCredentials("the token's key id is not in the JWKS")
         raise InvalidCredentials(f"JWTs signed with {algorithm!s} are not accepted")
 
@@ -160,6 +183,16 @@ class JwtVerifier:
         if not isinstance(subject, str) or not subject:
             raise InvalidCredentials("the token's sub must be a non-empty string")
         return Principal(f"jwt:{subject}", subject, highest_role(claims), "jwt")
+
+
+def _fetched_key(client: jwt.PyJWKClient, token: str) -> Any:
+    """The key of ``token`` from a JWKS URL (fetched again once for an unknown ``kid``)."""
+    try:
+        return client.get_signing_key_from_jwt(token).key
+    except jwt.PyJWKClientConnectionError as exc:
+        raise InvalidCredentials("the identity provider's keys cannot be fetched") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidCredentials("the token's key id is not in the JWKS") from exc
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ components sign for each other (:mod:`services.runtime.service_tokens`). The
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -47,8 +48,9 @@ class Authenticator:
         audience: str | None = None,
     ) -> None:
         secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        jwks_url = str(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
         self.jwt = JwtVerifier(
-            secret, settings.jwt_jwks_file, settings.jwt_audience, settings.jwt_issuer
+            secret, settings.jwt_jwks_file, settings.jwt_audience, settings.jwt_issuer, jwks_url
         )
         self.keys = keys
         self.service_tokens = service_tokens
@@ -69,8 +71,11 @@ class Authenticator:
             return self.service_tokens.verify(token, self.audience)
         if not self.jwt.configured:
             raise InvalidCredentials(
-                "JWTs are not accepted: no INTEGRA_JWT_SECRET or INTEGRA_JWT_JWKS_FILE is set"
+                "JWTs are not accepted: no INTEGRA_JWT_SECRET, INTEGRA_JWT_JWKS_FILE or "
+                "INTEGRA_JWT_JWKS_URL is set"
             )
+        if self.jwt.fetches:  # a JWKS URL: fetching keys must not block the event loop
+            return await asyncio.to_thread(self.jwt.verify, token)
         return self.jwt.verify(token)
 
 

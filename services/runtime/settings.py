@@ -61,6 +61,10 @@ class IntegraSettings(BaseSettings):
     jwt_jwks_file: Path | None = Field(
         default=None, description="JWKS file with the RS256 public keys JWTs are checked with."
     )
+    jwt_jwks_url: HttpUrl | None = Field(
+        default=None,
+        description="JWKS URL of an identity provider (keys cached, refetched on a new `kid`).",
+    )
     jwt_audience: str | None = Field(default=None, description="Required JWT `aud`, if set.")
     jwt_issuer: str | None = Field(default=None, description="Required JWT `iss`, if set.")
     service_token_key: SecretStr | None = Field(

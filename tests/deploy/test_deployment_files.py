@@ -433,3 +433,13 @@ def test_the_settings_reader_sees_integra_and_kpi_settings() -> None:
     assert settings["INTEGRA_SLA_SECONDS"] == "IntegraSettings.sla_seconds"
     assert settings["INTEGRA_KPI_PLATFORM_RECORDER"] == "KpiSettings.platform_recorder"
     assert unknown_variables({"INTEGRA_NO_SUCH_SETTING"}, "x") == ["x: INTEGRA_NO_SUCH_SETTING"]
+
+
+def test_installing_promtool_enables_no_service() -> None:
+    """``make tools`` leaves the host as it was: Debian's prometheus package would start a
+    server on :9090 at install and at every boot; the script denies starts while apt runs
+    (policy-rc.d) and disables the unit afterwards."""
+    script = (Path(__file__).parents[2] / "deploy" / "install-promtool.sh").read_text()
+    install = script.index("apt-get install")
+    assert script.index("exit 101") < install
+    assert "systemctl disable --now prometheus.service" in script[install:]

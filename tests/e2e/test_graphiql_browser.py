@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Request, Route, sync_playwright
 
 from gateway.graphiql.assets import INSTALL_HINT, assets_installed
-from tests.e2e.processes import admin_headers, integra_up
+from tests.e2e.processes import admin_headers, admin_key, integra_up
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,8 @@ def test_graphiql_runs_a_query_with_only_local_assets(integra: tuple[str, Path])
             page.route("**/*", guard)
             # GraphiQL loads the schema (an introspection POST) before it is ready to run.
             with page.expect_response(lambda r: r.request.method == "POST", timeout=20_000):
-                page.goto(f"{base}/graphql")
+                page.goto(f"{base}/graphql#key={admin_key(data_dir)}")
+            address = page.evaluate("() => window.location.href")
             page.wait_for_selector(".graphiql-query-editor .CodeMirror", timeout=20_000)
             page.evaluate(
                 "q => document.querySelector('.graphiql-query-editor .CodeMirror')"
@@ -105,7 +106,13 @@ def test_graphiql_runs_a_query_with_only_local_assets(integra: tuple[str, Path])
     assert '"totalCount": 1' in result
     assert '"errors"' not in result
     assert left_loopback == []
-    # The headers editor came prefilled with the local admin key (loopback only).
+    # The key came in the URL's fragment: the page moved it into the headers editor and
+    # out of the address bar, and the page itself never held it.
+    assert address == f"{base}/graphql"
+    page_html = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"}, timeout=30).text
+    assert "GraphiQL" in page_html
+    assert admin_key(data_dir) not in page_html
+    assert "ik_" not in page_html.replace("#key=ik_", "")
     assert sent_credentials
     assert set(sent_credentials) == {admin_headers(data_dir)["Authorization"]}
     hosts = {urlsplit(url).hostname for url in requested}

@@ -605,7 +605,12 @@ async def test_measurements_resolve_through_entities_in_one_call(
         gql, shop_id, "churn_rate", week(0), {"lost_customers": 1, "customers": 50}
     )
     second = await record(
-        gql, "platform", "process_errors", week(0), {"errors": 1, "operations": 1000}
+        gql,
+        "platform",
+        "process_errors",
+        week(0),
+        {"errors": 1, "operations": 1000},
+        reason="an ADMIN backfills the platform scope",
     )
     before = (await http.get("/metrics")).text
     data = await gql.data(

@@ -798,7 +798,10 @@ async def test_failed_attempts_are_retried_until_accepted(
         await eventually(delivered)
     ids = [m["id"] for m in recorded] + [f"{recorded[0]['id']}:2"]
     assert replaced["escalation"]["eventId"] == ids[-1]
-    assert sorted(receiver.applied_ids) == sorted(ids)
+    # The 2025 weeks are old: the no-data monitor may also report the shop's silence if its
+    # first check runs after the recordings; only the breach events are this test's subject.
+    breaches = [i for i in receiver.applied_ids if not i.startswith("no-data:")]
+    assert sorted(breaches) == sorted(ids)
     assert all(receiver.attempts[i] == 3 for i in ids)
     async with running_kpi(settings, receiver.url) as (service, api):
         for m in recorded[1:]:

@@ -602,7 +602,8 @@ async def test_fifty_shops_with_risks_cost_one_call_per_risk_read(
 
 async def test_risk_metrics_readiness_and_direct_api(http: httpx.AsyncClient) -> None:
     ready = await http.get("/readyz")
-    assert ready.json()["checks"] == {"scoring": True, "risk": True, "kpi": True}
+    assert ready.json()["checks"] == {"database": True}
+    assert ready.json()["services"] == {"scoring": True, "risk": True, "kpi": True}
     assert (await http.get("/risk/readyz")).json()["checks"] == {"database": True}
     missing = await http.get("/risk/risks/" + "f" * 24)
     assert missing.status_code == 404

@@ -431,7 +431,8 @@ async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
     assert (await http.get("/healthz")).json() == {"status": "ok"}
     ready = await http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"scoring": True, "risk": True, "kpi": True}
+    assert ready.json()["checks"] == {"database": True}
+    assert ready.json()["services"] == {"scoring": True, "risk": True, "kpi": True}
     direct = await http.get("/scoring/readyz")
     assert direct.json()["checks"] == {"database": True}
 
