@@ -29,7 +29,8 @@ log = logging.getLogger("integra")
 def database(settings: IntegraSettings) -> Iterator[IntegraSettings]:
     """Settings with a database: ``MONGODB_URI`` if set, else an embedded nx-27017.
 
-    The embedded server keeps its data under ``INTEGRA_DATA_DIR`` and stops when the block
+    The embedded server keeps its data under ``INTEGRA_DATA_DIR``, is restarted on the same
+    port whenever it exits (the clients reconnect by themselves), and stops when the block
     ends, also on Ctrl-C.
     """
     if settings.mongodb_uri is not None:
@@ -40,6 +41,7 @@ def database(settings: IntegraSettings) -> Iterator[IntegraSettings]:
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         with EmbeddedMongo(settings.data_dir.resolve() / "db") as embedded:
+            embedded.supervise()  # stopped first when the block ends: no restart on exit
             yield settings.model_copy(update={"mongodb_uri": embedded.uri})
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -79,6 +79,13 @@ RISK_ESCALATIONS: Final = Counter(
     registry=REGISTRY,
 )
 
+EMBEDDED_DATABASE_RESTARTS: Final = Counter(
+    "integra_embedded_database_restarts",
+    "Restarts of the embedded nx-27017 by the supervisor of integra up after it exited "
+    "(services/runtime/embedded.py); every attempt counts, so a crash loop shows as a rate.",
+    registry=REGISTRY,
+)
+
 GC_FROZEN_OBJECTS: Final = Gauge(
     "python_gc_frozen_objects",
     "Objects in the garbage collector's permanent generation: what start-up built, left out "
