@@ -31,6 +31,7 @@ from gateway.schema import build_schema
 from gateway.security import csrf
 from gateway.security.gate import SecurityGate
 from gateway.security.persisted_queries import PersistedQueryStore
+from gateway.security.rate_limit import RateLimit
 from services.runtime import mongo
 from services.runtime.api_keys import ApiKeyStore
 from services.runtime.app import build_app
@@ -161,7 +162,9 @@ class Gateway:
             self.api_keys = ApiKeyStore(db)
         else:
             log.warning("no MONGODB_URI: API keys are unavailable (JWTs only)")
-        return SecurityGate(graphql, self.settings, self.api_keys, PersistedQueryStore(db))
+        persisted = PersistedQueryStore(db, ttl_seconds=self.settings.persisted_query_ttl_seconds)
+        limiter = RateLimit(self.settings.rate_limit_per_minute, db)  # shared by the replicas
+        return SecurityGate(graphql, self.settings, self.api_keys, persisted, limiter)
 
     async def stop(self) -> None:
         """Close the service clients."""

@@ -7,8 +7,9 @@ Order of checks for an operation (GET with ``query``/``extensions``, or POST):
 2. Authentication: no credentials or bad ones (malformed, unknown, revoked, expired, badly
    signed) are refused with HTTP 401 ``UNAUTHENTICATED`` and ``WWW-Authenticate: Bearer``;
    with ``INTEGRA_AUTH_ENABLED=false`` every caller is an anonymous ADMIN.
-3. Rate limit per client (API key id, JWT ``sub``, else IP): HTTP 429 ``RATE_LIMITED`` with
-   ``Retry-After``. Refused credentials count against the IP's bucket.
+3. Rate limit per client (API key id, JWT ``sub``, else IP), shared by the replicas through
+   the gateway's database (:mod:`gateway.security.rate_limit`): HTTP 429 ``RATE_LIMITED`` with
+   ``Retry-After``. Refused credentials count against the IP's limit.
 4. Automatic persisted queries: the query text of a known hash is filled in.
 
 When the gateway's database (API keys, persisted queries) does not answer, the request gets
@@ -39,7 +40,7 @@ from gateway.security.persisted_queries import (
     requested_hash,
 )
 from gateway.security.principal import RequestSecurity, serving
-from gateway.security.rate_limit import RateLimiter
+from gateway.security.rate_limit import RateLimit
 from services.runtime.api_keys import ApiKeyStore
 from services.runtime.auth import InvalidCredentials, Principal, Role
 from services.runtime.authentication import Authenticator
@@ -105,12 +106,13 @@ class SecurityGate:
         settings: IntegraSettings,
         keys: ApiKeyStore | None,
         persisted: PersistedQueryStore,
+        limiter: RateLimit | None = None,
     ) -> None:
         self.app = app
         self.auth_enabled = settings.auth_enabled
         self.keys = keys
         self.authenticator = Authenticator(settings, keys)
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.limiter = limiter or RateLimit(settings.rate_limit_per_minute)
         self.persisted = persisted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -132,7 +134,7 @@ class SecurityGate:
             else:
                 principal, response = await self._caller(scope, headers)
             if principal is not None:
-                response = self._rate_limited(principal.client_id)
+                response = await self._rate_limited(principal.client_id)
             if response is None:
                 scope, receive, response = await self._persisted_query(
                     scope, receive, method, params, headers
@@ -164,14 +166,14 @@ class SecurityGate:
             principal, message = None, exc.message
         if principal is not None:
             return principal, None
-        limited = self._rate_limited(ip_id)
+        limited = await self._rate_limited(ip_id)
         if limited is not None:
             return None, limited
         challenge = {"WWW-Authenticate": 'Bearer realm="integra"'}
         return None, refusal(401, ErrorCode.UNAUTHENTICATED.value, message, challenge)
 
-    def _rate_limited(self, client_id: str) -> Response | None:
-        wait = self.limiter.acquire(client_id)
+    async def _rate_limited(self, client_id: str) -> Response | None:
+        wait = await self.limiter.acquire(client_id)
         if wait is None:
             return None
         return refusal(

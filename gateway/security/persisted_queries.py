@@ -5,6 +5,11 @@ text, the gateway answers ``PERSISTED_QUERY_NOT_FOUND`` until the client sends h
 together, after which the hash alone is enough (also over GET). Queries are kept in the
 gateway's database (collection ``persisted_queries``, shared by the replicas) behind an
 in-process LRU.
+
+Each stored entry carries ``expireAt`` (stored + ``INTEGRA_PERSISTED_QUERY_TTL_SECONDS``, 7 days
+by default; none with 0) and a TTL index deletes it then. An expired hash answers
+``PERSISTED_QUERY_NOT_FOUND`` and the client registers it again; a replica's LRU may keep
+answering it until evicted or restarted. Entries stored before this expiry existed keep none.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import contextlib
 import hashlib
 import re
 from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from gateway.security.limits import cacheable
 from services.runtime.errors import ValidationFailed
@@ -49,10 +55,25 @@ def check_hash(query: str, digest: str) -> None:
 class PersistedQueryStore:
     """Query texts by sha256 hash: an LRU in front of an optional database collection."""
 
-    def __init__(self, db: AsyncDatabase[Document] | None, capacity: int = 1000) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document] | None, capacity: int = 1000, ttl_seconds: int = 0
+    ) -> None:
         self.queries = None if db is None else db["persisted_queries"]
         self.capacity = capacity
+        self.ttl = timedelta(seconds=ttl_seconds) if ttl_seconds > 0 else None
+        self._indexed = False
         self._cache: OrderedDict[str, str] = OrderedDict()
+
+    async def _ensure_ttl_index(self) -> None:
+        """The TTL index on ``expireAt``, created by the first store (retried if it fails)."""
+        if self._indexed or self.queries is None:
+            return
+        self._indexed = True
+        try:
+            await self.queries.create_index("expireAt", expireAfterSeconds=0)
+        except PyMongoError:
+            self._indexed = False
+            raise
 
     def _remember(self, digest: str, query: str) -> None:
         self._cache[digest] = query
@@ -79,6 +100,10 @@ class PersistedQueryStore:
             self._cache.move_to_end(digest)
             return
         if self.queries is not None:
+            doc: Document = {"_id": digest, "query": query}
+            if self.ttl is not None:
+                await self._ensure_ttl_index()
+                doc["expireAt"] = datetime.now(UTC) + self.ttl
             with contextlib.suppress(DuplicateKeyError):  # another replica stored it first
-                await self.queries.insert_one({"_id": digest, "query": query})
+                await self.queries.insert_one(doc)
         self._remember(digest, query)

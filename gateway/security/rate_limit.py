@@ -1,22 +1,58 @@
-"""Per-client rate limit: a token bucket per client id, kept in this process.
+"""Per-client rate limit, shared by every gateway replica through the gateway's database.
 
-Each gateway replica limits on its own, so N replicas behind a load balancer allow up to N
-times the configured rate in total.
+:class:`RateLimit` counts each client's requests in a *sliding window counter* kept in the
+collection ``rate_limits`` of the gateway's database (the one holding API keys and persisted
+queries): one document per client and minute, incremented atomically (``find_one_and_update``
+with ``$inc`` and upsert), and the estimate ``previous minute × the part of it still inside
+the last 60 s + this minute`` must stay within the limit. A TTL index on ``expireAt`` removes
+a minute's document once the next minute is over. So N replicas allow the configured rate in
+total, not N times it. A refused request is taken back (``$inc: -1``): it does not count.
+
+Why not the ``limits`` library (PyPI): its asynchronous MongoDB storage (``async+mongodb://``)
+depends on Motor, which is end of life (PyMongo's own async API replaces it), and opens a
+client of its own; its counter update is an aggregation-pipeline update, which nx-27017 (the
+embedded default database) does not implement. nx-27017 also drops ``$setOnInsert`` (and
+stores a ``$set`` datetime as text) in ``find_one_and_update``, so a window's expiry is part of
+the filter: an upsert copies it into the new document, and every replica computes the same.
+
+Without a database (no ``MONGODB_URI``) the limit is :class:`RateLimiter`, a token bucket per
+process. While the database does not answer, each replica falls back to that bucket and tries
+the database again every :data:`RETRY_SECONDS`: the limit then holds per replica, and a
+request never waits for a dead database longer than once per interval.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.write_concern import WriteConcern
+
+from services.runtime.mongo import Document
+
+log = logging.getLogger("integra.gateway.security")
 
 MAX_TRACKED_CLIENTS = 10_000
 """Buckets kept at most; the least recently seen client's bucket is dropped first."""
+WINDOW_SECONDS: Final = 60.0
+COLLECTION: Final = "rate_limits"
+RETRY_SECONDS: Final = 5.0
+"""How long a replica limits on its own after the database failed to answer."""
 
 
 class RateLimiter:
-    """``per_minute`` requests per client and minute, with bursts up to ``per_minute``."""
+    """``per_minute`` requests per client and minute, with bursts up to ``per_minute``, in
+    this process only (the limit without a database, and while it is down)."""
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.capacity = float(per_minute)
@@ -45,3 +81,123 @@ class RateLimiter:
         if allowed:
             return None
         return max(1, math.ceil((1.0 - tokens) / self.refill_per_second))
+
+
+def retry_after(previous: int, accepted: int, limit: int, now: float) -> int:
+    """Seconds until one more request fits the sliding window, for a client with
+    ``previous`` requests in the last minute and ``accepted`` in this one."""
+    window = math.floor(now / WINDOW_SECONDS)
+    start = window * WINDOW_SECONDS
+    if accepted + 1 <= limit and previous > 0:  # waiting for the last minute to slide out
+        fraction = 1.0 - (limit - accepted - 1) / previous
+        ready_at = start + fraction * WINDOW_SECONDS
+    elif accepted > 0:  # this minute is full: the next, with this one as its previous
+        fraction = max(0.0, 1.0 - (limit - 1) / accepted)
+        ready_at = start + (1.0 + fraction) * WINDOW_SECONDS
+    else:
+        ready_at = start + WINDOW_SECONDS
+    return max(1, math.ceil(ready_at - now))
+
+
+def _count_of(doc: Document | None) -> int:
+    count = 0 if doc is None else doc.get("count", 0)
+    assert isinstance(count, int)
+    return count
+
+
+class SlidingWindow:
+    """The shared counters: one document per client and minute in one collection."""
+
+    def __init__(
+        self, db: AsyncDatabase[Document], limit: int, clock: Callable[[], float] = time.time
+    ) -> None:
+        # A counter is worth no journaled majority write: losing one to a crash is harmless.
+        self.counters: AsyncCollection[Document] = db.get_collection(
+            COLLECTION, write_concern=WriteConcern(w=1)
+        )
+        self.limit = limit
+        self.clock = clock
+        self._indexing = False
+        self._indexed = False
+
+    async def _ensure_index(self) -> None:
+        """The TTL index, created once by the first request that gets here."""
+        if self._indexed or self._indexing:
+            return
+        self._indexing = True
+        try:
+            await self.counters.create_index("expireAt", expireAfterSeconds=0)
+            self._indexed = True
+        finally:
+            self._indexing = False
+
+    async def _increment(self, client_id: str, window: int) -> int:
+        expire_at = datetime.fromtimestamp((window + 2) * WINDOW_SECONDS, UTC)
+        key = {"_id": f"{client_id}@{window}", "expireAt": expire_at}
+        for attempt in range(2):
+            try:
+                doc = await self.counters.find_one_and_update(
+                    key,
+                    {"$inc": {"count": 1}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:  # another replica inserted it first: now it exists
+                if attempt:
+                    raise
+                continue
+            return _count_of(doc)
+        raise AssertionError("unreachable")
+
+    async def _count(self, client_id: str, window: int) -> int:
+        return _count_of(await self.counters.find_one({"_id": f"{client_id}@{window}"}))
+
+    async def acquire(self, client_id: str) -> int | None:
+        """Count one request of ``client_id``: ``None`` if allowed, else seconds to wait."""
+        await self._ensure_index()
+        now = self.clock()
+        window = math.floor(now / WINDOW_SECONDS)
+        current, previous = await asyncio.gather(
+            self._increment(client_id, window), self._count(client_id, window - 1)
+        )
+        elapsed = (now - window * WINDOW_SECONDS) / WINDOW_SECONDS
+        if previous * (1.0 - elapsed) + current <= self.limit + 1e-9:
+            return None
+        await self.counters.update_one({"_id": f"{client_id}@{window}"}, {"$inc": {"count": -1}})
+        return retry_after(previous, current - 1, self.limit, now)
+
+
+class RateLimit:
+    """The gateway's per-client limit: shared through ``db`` when there is one, else (and
+    while the database does not answer) a token bucket in this process."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        db: AsyncDatabase[Document] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.local = RateLimiter(per_minute)
+        self.shared = None if db is None or per_minute <= 0 else SlidingWindow(db, per_minute)
+        self.clock = clock
+        self._local_until = 0.0
+
+    async def acquire(self, client_id: str) -> int | None:
+        """One request of ``client_id``: ``None`` if allowed, else seconds to wait."""
+        now = self.clock()
+        if self.shared is None or now < self._local_until:
+            return self.local.acquire(client_id)
+        probing = self._local_until > 0.0  # after a failure: this request tries again
+        if probing:
+            self._local_until = now + RETRY_SECONDS  # the others stay local meanwhile
+        try:
+            wait = await self.shared.acquire(client_id)
+        except PyMongoError as error:
+            if not probing:
+                log.warning("rate limit database unavailable, limiting per replica: %s", error)
+            self._local_until = self.clock() + RETRY_SECONDS
+            return self.local.acquire(client_id)
+        if probing:
+            log.info("rate limit database answers again: the limit is shared")
+        self._local_until = 0.0
+        return wait

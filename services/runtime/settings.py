@@ -88,7 +88,14 @@ class IntegraSettings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=600,
         ge=0,
-        description="GraphQL requests per client and minute, per gateway replica (0: no limit).",
+        description="GraphQL requests per client and minute, shared by the gateway replicas "
+        "through the gateway's database (without one: per replica); 0: no limit.",
+    )
+    persisted_query_ttl_seconds: int = Field(
+        default=604_800,
+        ge=0,
+        description="How long the gateway's database keeps a persisted query (APQ) after it "
+        "was stored (0: forever); an expired hash is registered again by the client.",
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -96,7 +96,10 @@ async def test_rate_limit_is_per_client_with_retry_after(settings: IntegraSettin
         assert codes(refused) == ["RATE_LIMITED"]
         other = bearer(signed_jwt(Role.VIEWER, sub="second"))
         answer = await http.post("/graphql", json={"query": SHOPS}, headers=other)
-        assert answer.status_code == 200, "another client has its own bucket"
+        assert answer.status_code == 200, "another client has its own limit"
+    async with stack_client(limited, first) as replica:  # another replica, same database
+        shared = await replica.post("/graphql", json={"query": SHOPS})
+        assert shared.status_code == 429, "the replicas share one limit"
 
 
 async def test_guessing_credentials_is_rate_limited_by_address(settings: IntegraSettings) -> None:
