@@ -27,16 +27,19 @@ fi
 
 # Only the binaries are wanted (promtool, and prometheus for tests that start their own server
 # on a free port): the package's service must neither start now nor at the next boot. A
-# policy-rc.d that denies every start (exit 101, Debian's convention) holds while apt runs,
-# unless the host has one of its own; afterwards the unit is disabled and stopped, whatever
-# state the package left it in, so the host is as it was apart from the two binaries.
-POLICY=/usr/sbin/policy-rc.d
+# policy-rc.d that denies every start (exit 101, Debian's convention: invoke-rc.d and
+# deb-systemd-invoke obey it) holds while apt runs, unless the host has one of its own; it is
+# removed however the script ends. Afterwards the unit is disabled (and stopped, should it have
+# started), whatever state the package left it in, so the host is as it was apart from the
+# package. INTEGRA_POLICY_RC_D only moves that file for tests/deploy/test_install_promtool.py.
+POLICY=${INTEGRA_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 OWN_POLICY=""
 if [ ! -e "$POLICY" ]; then
     OWN_POLICY="$POLICY"
+    trap '$SUDO rm -f "$OWN_POLICY"' EXIT
+    trap 'exit 130' HUP INT TERM # exit, so that the EXIT trap removes the policy
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
     $SUDO chmod 0755 "$POLICY"
-    trap '$SUDO rm -f "$OWN_POLICY"' EXIT
 fi
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
@@ -44,7 +47,10 @@ if [ -n "$OWN_POLICY" ]; then
     $SUDO rm -f "$OWN_POLICY"
 fi
 if command -v systemctl >/dev/null 2>&1; then
+    # Works without a running systemd too (it only removes the symlinks then).
     $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+elif command -v update-rc.d >/dev/null 2>&1; then
+    $SUDO update-rc.d prometheus disable >/dev/null 2>&1 || true # SysV init: no S links
 fi
 
 if ! have_both; then

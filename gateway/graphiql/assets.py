@@ -24,11 +24,13 @@ ASSETS: Final = {
     "graphiql.min.css": MODULES / "graphiql/graphiql.min.css",
 }
 INSTALL_HINT: Final = "GraphiQL's assets are not installed: run `make graphiql`."
+#: The headers editor without a key in the URL: where to paste one.
+PLACEHOLDER_HEADERS: Final = {"Authorization": "Bearer <API key or JWT>"}
 
 WELCOME: Final = """# Integra's GraphQL API, with GraphiQL served by Integra itself.
 #
-# Every request needs a bearer token: in the Headers tab, paste
-#   {"Authorization": "Bearer <API key or JWT>"}
+# Every request needs a bearer token: in the Headers tab (below), replace
+# <API key or JWT> in {"Authorization": "Bearer <API key or JWT>"} with yours.
 # `integra up` prints a link that fills in its local admin key: /graphql#key=ik_...
 # Run with Ctrl-Enter or the play button.
 
@@ -50,7 +52,7 @@ def ide_page() -> str:
     """The GraphiQL page. It never holds a secret: a key given in the URL's fragment
     (``/graphql#key=ik_…``, which no browser sends to a server) is moved by the page's script
     into the headers editor and cleared from the address bar."""
-    settings = {"query": WELCOME}
+    settings = {"query": WELCOME, "headers": json.dumps(PLACEHOLDER_HEADERS, indent=2)}
     # No "<" at all inside the script element: it can neither end it nor open a comment.
     config = json.dumps(settings).replace("<", "\\u003c")
     return _PAGE.format(assets=html.escape(ASSETS_PATH), config=config)
@@ -105,7 +107,7 @@ _PAGE: Final = """<!doctype html>
       const key = fragment.get("key");
       const headers = key
         ? JSON.stringify({{ Authorization: "Bearer " + key }}, null, 2)
-        : undefined;
+        : config.headers;
       if (window.location.hash) {{
         history.replaceState(null, "", window.location.pathname + window.location.search);
       }}

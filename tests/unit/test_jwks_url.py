@@ -14,7 +14,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from services.runtime.auth import InvalidCredentials, JwtVerifier, Role
+from services.runtime.auth import InvalidCredentials, JwtVerifier, Principal, Role
+from services.runtime.authentication import Authenticator
+from services.runtime.settings import IntegraSettings
 
 
 class Provider:
@@ -109,3 +111,40 @@ def test_an_unreachable_provider_is_a_clear_refusal() -> None:
     )
     with pytest.raises(InvalidCredentials, match="cannot be fetched"):
         verifier.verify(token)
+
+
+def test_made_up_key_ids_do_not_hammer_the_provider(provider: tuple[Provider, str]) -> None:
+    """Within the refetch cool-down an unknown ``kid`` is refused without a new fetch."""
+    state, url = provider
+    state.add("a")
+    verifier = JwtVerifier(jwks_url=url, jwks_refetch_seconds=60)
+    assert verifier.verify(state.token("a")).role is Role.ANALYST
+    state.add("b")
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials, match="key id is not in the JWKS"):
+            verifier.verify(state.token("b"))
+    assert state.fetches == 1
+
+
+async def test_the_setting_reaches_the_authenticator_and_keys_are_fetched_off_the_loop(
+    provider: tuple[Provider, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``INTEGRA_JWT_JWKS_URL`` configures every component's authenticator; the possibly
+    fetching check runs in a worker thread, never on the event loop's."""
+    state, url = provider
+    state.add("a")
+    monkeypatch.setenv("INTEGRA_JWT_JWKS_URL", url)
+    authenticator = Authenticator(IntegraSettings(), keys=None)
+    threads: list[threading.Thread] = []
+    verify = authenticator.jwt.verify
+
+    def recording(token: str) -> Principal:
+        threads.append(threading.current_thread())
+        return verify(token)
+
+    monkeypatch.setattr(authenticator.jwt, "verify", recording)
+    caller = await authenticator.authenticate(f"Bearer {state.token('a')}")
+    assert caller is not None
+    assert (caller.name, caller.kind) == ("partner", "jwt")
+    assert len(threads) == 1
+    assert threads[0] is not threading.current_thread()  # not the event loop's thread
