@@ -1,4 +1,7 @@
-"""Fixtures: a real nx-27017 (or INTEGRA_TEST_MONGODB_URI) and the real apps over it."""
+"""Fixtures: a real nx-27017 (or INTEGRA_TEST_MONGODB_URI) and the real apps over it.
+
+The store tests and the e2e tests of storage behaviour run on SecantusDB too (a second
+wire-protocol implementation, tests/servers.py): see :data:`BOTH_SERVERS`."""
 
 from __future__ import annotations
 
@@ -15,20 +18,71 @@ import jwt
 import pytest
 
 from services.runtime.auth import Role
-from services.runtime.embedded import EmbeddedMongo
 from services.runtime.settings import IntegraSettings
 from services.stack import create_stack_app
+from tests.servers import NX_27017, SERVERS, ServerPool
+
+BOTH_SERVERS = (
+    "tests/store/",
+    "tests/e2e/test_concurrency.py",
+    "tests/e2e/test_idempotency.py",
+    "tests/e2e/test_scoring_graphql.py",
+    "tests/e2e/test_risk_graphql.py",
+    "tests/e2e/test_kpi_graphql.py",
+    "tests/e2e/test_breach_escalation.py",
+    "tests/e2e/test_platform_kpis.py",
+    "tests/e2e/test_operation_calls.py",
+    "tests/e2e/test_shared_rate_limit.py",
+    "tests/e2e/test_escalation_outage.py",
+)
+"""Test modules (or folders) that run once per server of :data:`tests.servers.SERVERS`, with
+the server in the test id (``test_x[secantusdb]``): the store tests and the e2e tests whose
+subject is storage behaviour (concurrency, idempotency, what is stored and read back, state
+shared through the database, the outbox). The other tests — hostile input, authentication,
+limits, the kpi service's delivery and the real-process tests of restarts, readiness and
+supervision — run on nx-27017 only, to keep ``make test`` short (they passed on SecantusDB
+0.7.0b3 too). tests/store/test_durability.py starts and kills its own nx-27017."""
+
+
+def _on_both_servers(path: Path, root: Path) -> bool:
+    relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else ""
+    return any(relative.startswith(prefix) for prefix in BOTH_SERVERS)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the tests of :data:`BOTH_SERVERS` that use the database on every server (unless
+    ``INTEGRA_TEST_MONGODB_URI`` names the one server of the run)."""
+    if "mongo_server" not in metafunc.fixturenames or os.environ.get("INTEGRA_TEST_MONGODB_URI"):
+        return
+    if _on_both_servers(metafunc.definition.path, metafunc.config.rootpath):
+        metafunc.parametrize("mongo_server", SERVERS, indirect=True)
 
 
 @pytest.fixture(scope="session")
-def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One database server for the session: nx-27017 on a free port, or the given URI."""
+def mongo_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
+    """The session's database servers, each started on first use and once only."""
+    pool = ServerPool(tmp_path_factory.mktemp("servers"))
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+@pytest.fixture
+def mongo_server(request: pytest.FixtureRequest) -> str:
+    """The name of the test's database server: nx-27017 unless parametrized."""
+    name: str = getattr(request, "param", NX_27017)
+    return name
+
+
+@pytest.fixture
+def mongo_uri(mongo_server: str, mongo_servers: ServerPool) -> str:
+    """The test's database server (started once per session): nx-27017 on a free port unless
+    parametrized, or the given ``INTEGRA_TEST_MONGODB_URI``."""
     given = os.environ.get("INTEGRA_TEST_MONGODB_URI")
     if given:
-        yield given
-        return
-    with EmbeddedMongo(tmp_path_factory.mktemp("nx-27017")) as server:
-        yield server.uri
+        return given
+    return mongo_servers.uri(mongo_server)
 
 
 TEST_JWT_SECRET = "integra-test-secret-of-at-least-32-bytes"
@@ -133,8 +187,9 @@ async def stack_client(
 async def http(
     settings: IntegraSettings, admin: dict[str, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the one-process stack (gateway + services) over nx-27017, sending
-    an ADMIN credential on every request (pass other ``headers=`` to act as someone else)."""
+    """An HTTP client for the one-process stack (gateway + services) over the test's server,
+    sending an ADMIN credential on every request (pass other ``headers=`` to act as someone
+    else)."""
     async with stack_client(settings, admin) as client:
         yield client
 
