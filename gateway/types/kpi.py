@@ -107,6 +107,9 @@ class Kpi:
     default_target: KpiThreshold | None
     parts: list[KpiPartRule]
     built_in: bool
+    created_by: Actor | None = strawberry.field(
+        description="Who created a custom KPI; null for the built-in catalogue."
+    )
 
     @classmethod
     def from_wire(cls, record: Record) -> Kpi:
@@ -132,6 +135,7 @@ class Kpi:
             else KpiThreshold(comparator=Comparator(target["comparator"]), value=target["value"]),
             parts=[KpiPartRule(part=p["part"], whole=p["whole"]) for p in record["parts"]],
             built_in=record["builtIn"],
+            created_by=Actor.from_wire(record["createdBy"]) if record["createdBy"] else None,
         )
 
 
@@ -339,6 +343,7 @@ class KpiTarget:
     value: float
     period_start: datetime | None
     period_end: datetime | None
+    set_by: Actor = strawberry.field(description="The authenticated caller who set it.")
     updated_at: datetime
 
     @classmethod
@@ -351,6 +356,7 @@ class KpiTarget:
             value=record["value"],
             period_start=_time(record["periodStart"]),
             period_end=_time(record["periodEnd"]),
+            set_by=Actor.from_wire(record["setBy"]),
             updated_at=wire_time(record["updatedAt"]),
         )
 

@@ -367,6 +367,7 @@ class MonitoringRule:
     enabled: bool
     built_in: bool
     description: str
+    created_by: Actor = strawberry.field(description="Who created it (built-in: the service).")
     created_at: datetime
     updated_at: datetime
 
@@ -383,6 +384,7 @@ class MonitoringRule:
             enabled=record["enabled"],
             built_in=record["builtIn"],
             description=record["description"],
+            created_by=Actor.from_wire(record["createdBy"]),
             created_at=wire_time(record["createdAt"]),
             updated_at=wire_time(record["updatedAt"]),
         )

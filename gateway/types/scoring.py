@@ -71,6 +71,7 @@ class WeightProfile:
     description: str | None
     weights: list[CriterionWeight]
     built_in: bool
+    created_by: Actor = strawberry.field(description="Who created it (built-in: the service).")
     created_at: datetime
     updated_at: datetime
 
@@ -82,6 +83,7 @@ class WeightProfile:
             description=record["description"],
             weights=_weights(record["weights"]),
             built_in=record["builtIn"],
+            created_by=Actor.from_wire(record["createdBy"]),
             created_at=wire_time(record["createdAt"]),
             updated_at=wire_time(record["updatedAt"]),
         )
@@ -279,6 +281,7 @@ class Shop:
     name: str
     url: str | None
     segment: str | None
+    created_by: Actor = strawberry.field(description="The authenticated caller who created it.")
     created_at: datetime
     updated_at: datetime
     version: int = strawberry.field(
@@ -297,6 +300,7 @@ class Shop:
             name=record["name"],
             url=record["url"],
             segment=record["segment"],
+            created_by=Actor.from_wire(record["createdBy"]),
             created_at=wire_time(record["createdAt"]),
             updated_at=wire_time(record["updatedAt"]),
             version=record["version"],

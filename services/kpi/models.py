@@ -79,6 +79,9 @@ class KpiOut(WireModel):
     default_target: TargetSpec | None
     parts: list[PartRule]
     built_in: bool
+    created_by: Actor | None = Field(
+        description="Who created a custom KPI; null for the built-in catalogue"
+    )
 
 
 class KpiBatch(WireModel):
@@ -279,6 +282,7 @@ class TargetOut(WireModel):
     value: float
     period_start: datetime | None
     period_end: datetime | None
+    set_by: Actor = Field(description="The authenticated caller who set the target")
     updated_at: datetime
 
 

@@ -51,8 +51,13 @@ def _check_range(start: datetime | None, end: datetime | None) -> None:
 # --- documents → wire -----------------------------------------------------------------------
 
 
-def kpi_out(definition: domain.KpiDefinition, built_in: bool) -> models.KpiOut:
-    """The wire form of a KPI definition."""
+def custom_kpi_out(doc: Document) -> models.KpiOut:
+    """The wire form of a custom KPI document, with who created it."""
+    return kpi_out(custom_definition(doc), Actor.from_document(doc.get("created_by")))
+
+
+def kpi_out(definition: domain.KpiDefinition, created_by: Actor | None = None) -> models.KpiOut:
+    """The wire form of a KPI definition: built-in, or custom and ``created_by`` someone."""
     target = definition.default_target
     return models.KpiOut(
         code=definition.code,
@@ -71,7 +76,8 @@ def kpi_out(definition: domain.KpiDefinition, built_in: bool) -> models.KpiOut:
             else models.TargetSpec(comparator=target.comparator, value=target.value)
         ),
         parts=[models.PartRule(part=p.part, whole=p.whole) for p in definition.parts],
-        built_in=built_in,
+        built_in=definition.code in domain.CATALOGUE,
+        created_by=created_by,
     )
 
 
@@ -129,6 +135,7 @@ def target_out(doc: Document) -> models.TargetOut:
         value=target["value"],
         period_start=target.get("period_start"),
         period_end=target.get("period_end"),
+        set_by=Actor.from_document(target.get("set_by")),
         updated_at=target["updated_at"],
     )
 
@@ -359,12 +366,11 @@ def kpi_routes(
     async def list_catalogue(request: Request) -> Response:
         query = query_model(request, models.CatalogueQuery)
         if query.codes is not None:
-            found = await store().definitions(query.codes)
-            items = [
-                kpi_out(found[c], c in domain.CATALOGUE)
-                for c in dict.fromkeys(query.codes)
-                if c in found
-            ]
+            codes = list(dict.fromkeys(query.codes))
+            found = {c: kpi_out(domain.CATALOGUE[c]) for c in codes if c in domain.CATALOGUE}
+            custom = [c for c in codes if c not in found]
+            found |= {d["_id"]: custom_kpi_out(d) for d in await store().custom_docs(custom)}
+            items = [found[c] for c in codes if c in found]
             return json_response(models.KpiBatch(items=items))
         built_in = [
             d for d in domain.CATALOGUE.values() if query.level is None or d.level == query.level
@@ -375,8 +381,8 @@ def kpi_routes(
             query.limit - len(page),
             max(query.offset - len(built_in), 0),
         )
-        items = [kpi_out(d, True) for d in page]
-        items += [kpi_out(custom_definition(d), False) for d in docs]
+        items = [kpi_out(d) for d in page]
+        items += [custom_kpi_out(d) for d in docs]
         return json_response(
             Page[models.KpiOut](
                 items=items,
@@ -388,8 +394,9 @@ def kpi_routes(
 
     async def get_kpi(request: Request) -> Response:
         code = str(request.path_params["code"])
-        definition = await store().definition(code, field="code")
-        return json_response(kpi_out(definition, code in domain.CATALOGUE))
+        if code in domain.CATALOGUE:
+            return json_response(kpi_out(domain.CATALOGUE[code]))
+        return json_response(custom_kpi_out(await store().custom_doc(code, field="code")))
 
     async def create_kpi(request: Request) -> Response:
         body = await read_model(request, models.CustomKpiCreate)
@@ -411,7 +418,7 @@ def kpi_routes(
             parts=[(p.part, p.whole) for p in body.parts],
         )
         doc = await store().create_custom(definition)
-        return json_response(kpi_out(custom_definition(doc), False), status=201)
+        return json_response(custom_kpi_out(doc), status=201)
 
     async def delete_kpi(request: Request) -> Response:
         code = str(request.path_params["code"])

@@ -41,7 +41,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.kpi import domain
-from services.runtime.caller import Actor
+from services.runtime.caller import Actor, current_actor
 from services.runtime.errors import Conflict, NotFound, ValidationFailed
 from services.runtime.idempotency import Idempotency
 from services.runtime.mongo import BATCH_READ_SIZE
@@ -177,10 +177,7 @@ class KpiStore:
         """The built-in or custom KPI with this code, or NOT_FOUND naming ``field``."""
         if code in domain.CATALOGUE:
             return domain.CATALOGUE[code]
-        doc = await self.custom_kpis.find_one({"_id": code})
-        if doc is None:
-            raise NotFound("KPI", code, field=field)
-        return custom_definition(doc)
+        return custom_definition(await self.custom_doc(code, field))
 
     async def definitions(self, codes: Sequence[str]) -> dict[str, domain.KpiDefinition]:
         """The KPIs among ``codes`` that exist, by code (at most one command)."""
@@ -190,6 +187,13 @@ class KpiStore:
             async for doc in self.custom_kpis.find({"_id": {"$in": custom}}):
                 found[doc["_id"]] = custom_definition(doc)
         return found
+
+    async def custom_doc(self, code: str, field: str = "kpiCode") -> Document:
+        """The custom KPI document with this code, or NOT_FOUND naming ``field``."""
+        doc = await self.custom_kpis.find_one({"_id": code})
+        if doc is None:
+            raise NotFound("KPI", code, field=field)
+        return doc
 
     async def custom_docs(self, codes: Sequence[str]) -> list[Document]:
         """The custom KPI documents among ``codes``, in the order of ``codes`` (one command)."""
@@ -213,6 +217,7 @@ class KpiStore:
                 else {"comparator": target.comparator.value, "value": target.value}
             ),
             "parts": [{"part": p.part, "whole": p.whole} for p in definition.parts],
+            "created_by": current_actor().document(),
             "created_at": now(),
         }
         try:
@@ -542,6 +547,7 @@ class KpiStore:
             "value": target.value,
             "period_start": None if period is None else to_bson_time(period[0]),
             "period_end": None if period is None else to_bson_time(period[1]),
+            "set_by": current_actor().document(),
             "updated_at": now(),
         }
         fields = {"shop_id": shop_id, "kpi_code": kpi_code, "target": body}

@@ -437,6 +437,7 @@ class Rule(WireModel):
     enabled: bool
     built_in: bool
     description: str
+    created_by: Actor = Field(description="Who created the rule (built-in: the service)")
     created_at: datetime
     updated_at: datetime
 

@@ -46,7 +46,7 @@ from services.risk.store import (
 )
 from services.runtime import idempotency
 from services.runtime.auth import Role
-from services.runtime.caller import Actor
+from services.runtime.caller import Actor, creator_of, current_actor
 from services.runtime.concurrency import check_version
 from services.runtime.errors import Conflict, ErrorCode, IntegraError, ValidationFailed
 from services.runtime.http import json_response, path_id, path_scope, query_model, read_model
@@ -230,6 +230,7 @@ def rule_out(doc: Mapping[str, Any]) -> models.Rule:
         enabled=rule.enabled,
         built_in=bool(doc.get("built_in")),
         description=rule.describe(),
+        created_by=creator_of(doc),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
     )
@@ -803,7 +804,13 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
         with wire_fields():
             rule = domain.validate_rule(new_id(), **body.model_dump())
         doc = await store().insert_rule(
-            {**rule_fields(rule), "built_in": False, "created_at": now()}, key
+            {
+                **rule_fields(rule),
+                "built_in": False,
+                "created_by": current_actor().document(),
+                "created_at": now(),
+            },
+            key,
         )
         return json_response(rule_out(doc), status=201)
 

@@ -8,7 +8,7 @@ the request body: free-text names travel as ``onBehalfOf`` beside it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Annotated, Any
@@ -65,6 +65,17 @@ class Actor(BaseModel):
 
 UNKNOWN_ACTOR = Actor(client_id="unknown", name="unknown", role=None, kind="unknown")
 """The actor of records written before actors were recorded: nothing is rewritten."""
+
+BUILT_IN_ACTOR = Actor(client_id="service:integra", name="built-in", role=None, kind="service")
+"""The creator of the built-in records a service seeds itself (profiles, rules)."""
+
+
+def creator_of(doc: Mapping[str, Any]) -> Actor:
+    """Who created the record ``doc`` (its ``created_by``): the built-in actor for seeded
+    records, :data:`UNKNOWN_ACTOR` for records older than actors."""
+    if "created_by" not in doc and doc.get("built_in"):
+        return BUILT_IN_ACTOR
+    return Actor.from_document(doc.get("created_by"))
 
 
 @contextmanager

@@ -54,6 +54,7 @@ class Shop(WireModel):
     name: str
     url: str | None
     segment: str | None
+    created_by: Actor = Field(description="The authenticated caller who created the shop")
     created_at: datetime
     updated_at: datetime
     version: int
@@ -147,6 +148,7 @@ class Profile(WireModel):
     description: str | None
     weights: Weights
     built_in: bool
+    created_by: Actor = Field(description="Who created the profile (built-in: the service)")
     created_at: datetime
     updated_at: datetime
 

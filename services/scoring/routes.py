@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute
 
 from services.runtime import idempotency
 from services.runtime.auth import Role
-from services.runtime.caller import Actor, current_actor
+from services.runtime.caller import Actor, creator_of, current_actor
 from services.runtime.concurrency import check_version
 from services.runtime.errors import ValidationFailed
 from services.runtime.http import json_response, path_id, query_model, read_model
@@ -30,6 +30,7 @@ def shop_out(doc: Document, current: Document | None = None) -> models.Shop:
         name=doc["name"],
         url=doc.get("url"),
         segment=doc.get("segment"),
+        created_by=creator_of(doc),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
         version=doc.get("version", 0),
@@ -64,6 +65,7 @@ def profile_out(doc: Document) -> models.Profile:
         description=doc.get("description"),
         weights=models.Weights(**doc["weights"]),
         built_in=bool(doc.get("built_in")),
+        created_by=creator_of(doc),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
     )

@@ -27,6 +27,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.runtime.caller import current_actor
 from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
@@ -151,6 +152,7 @@ class ScoreStore:
             "name_key": name.casefold(),
             "url": url,
             "segment": segment,
+            "created_by": current_actor().document(),
             "created_at": created,
             "updated_at": created,
             "current": None,
@@ -275,6 +277,7 @@ class ScoreStore:
             "description": description,
             "weights": dict(weights),
             "built_in": False,
+            "created_by": current_actor().document(),
             "created_at": created,
             "updated_at": created,
         }

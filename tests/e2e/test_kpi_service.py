@@ -240,6 +240,7 @@ async def test_the_catalogue_has_the_twenty_kpis_of_the_specification(
         "defaultTarget": {"comparator": "GTE", "value": 95.0},
         "parts": [{"part": "within_sla", "whole": "total"}],
         "builtIn": True,
+        "createdBy": None,
     }
     assert by_code["system_response_time"]["defaultTarget"] == {"comparator": "LTE", "value": 0.5}
     assert by_code["internal_communications"]["direction"] == "NONE"

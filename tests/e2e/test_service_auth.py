@@ -175,6 +175,53 @@ async def test_history_names_the_authenticated_analyst_whatever_on_behalf_of_say
         }
 
 
+async def test_created_records_name_their_creator_and_built_ins_the_service(
+    settings: IntegraSettings,
+) -> None:
+    boss = bearer(signed_jwt(Role.ADMIN, sub="boss"))
+    who = "createdBy { clientId role kind }"
+    boss_actor = {"clientId": "jwt:boss", "role": "ADMIN", "kind": "JWT"}
+    async with stack_client(settings, boss) as client:
+        gql = GraphQLClient(client)
+        created = await gql.data(
+            f"""mutation {{
+              shop: createShop(input: {{name: "Made"}}) {{ id {who} }}
+              profile: createWeightProfile(input: {{name: "mine", weights: {{U: 0.2, I: 0.1,
+                R: 0.1, C: 0.1, T: 0.1, L: 0.1, S: 0.1, M: 0.2}}}}) {{ {who} }}
+              rule: createMonitoringRule(input: {{kpiCode: "churn_rate", comparator: GT,
+                threshold: 9, category: "DATA_QUALITY"}}) {{ {who} }}
+              kpi: createCustomKpi(input: {{code: "orders_per_visit", name: "Orders per visit",
+                level: CUSTOMER, unit: "ratio", direction: UP, formula: "orders / visits",
+                inputs: [{{name: "orders", kind: COUNT}}, {{name: "visits", kind: COUNT}}]}})
+                {{ {who} }}
+            }}"""
+        )
+        assert {name: record["createdBy"] for name, record in created.items()} == {
+            "shop": boss_actor, "profile": boss_actor, "rule": boss_actor, "kpi": boss_actor
+        }  # fmt: skip
+        target = await gql.data(
+            """mutation($s: ID!) { setKpiTarget(shopId: $s, kpiCode: "churn_rate",
+               input: {comparator: LTE, value: 4}) { setBy { clientId } } }""",
+            {"s": created["shop"]["id"]},
+        )
+        assert target["setKpiTarget"]["setBy"] == {"clientId": "jwt:boss"}
+        read = await gql.data(
+            f"""query($s: ID!) {{ shop(id: $s) {{ {who} }}
+                weightProfiles {{ builtIn {who} }} monitoringRules {{ builtIn {who} }}
+                kpi(code: "churn_rate") {{ createdBy {{ clientId }} }}
+                custom: kpi(code: "orders_per_visit") {{ createdBy {{ clientId }} }} }}""",
+            {"s": created["shop"]["id"]},
+        )
+        assert read["shop"]["createdBy"] == boss_actor
+        built_in = {"clientId": "service:integra", "role": None, "kind": "SERVICE"}
+        for listed in (read["weightProfiles"], read["monitoringRules"]):
+            assert {r["builtIn"]: r["createdBy"] for r in listed} == {
+                True: built_in, False: boss_actor
+            }  # fmt: skip
+        assert read["kpi"]["createdBy"] is None
+        assert read["custom"]["createdBy"] == {"clientId": "jwt:boss"}
+
+
 async def test_escalations_are_recorded_as_the_kpi_service(settings: IntegraSettings) -> None:
     async with stack_client(settings, bearer(signed_jwt(Role.ANALYST, sub="ana"))) as client:
         gql = GraphQLClient(client)
