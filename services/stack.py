@@ -23,6 +23,7 @@ from services.runtime.app import Component, build_app, http_error
 from services.runtime.service_tokens import generate_key
 from services.runtime.settings import IntegraSettings
 from services.scoring.app import ScoringService
+from services.scoring.shop_deletions import Receiver
 
 
 def create_stack_app(settings: IntegraSettings) -> Starlette:
@@ -34,14 +35,30 @@ def create_stack_app(settings: IntegraSettings) -> Starlette:
     """
     if settings.service_token_key is None:
         settings = settings.model_copy(update={"service_token_key": SecretStr(generate_key())})
-    services: list[Component] = [ScoringService(settings), RiskService(settings)]
-    service_apps = {s.name: build_app(s, settings, manage_lifecycle=False) for s in services}
-    transports = {name: httpx.ASGITransport(app=app) for name, app in service_apps.items()}
-    # kpi delivers breach events to risk over the same contract, in process.
-    kpi = KpiService(settings, risk_transport=transports["risk"], risk_base_url="http://risk")
-    services.append(kpi)
-    service_apps[kpi.name] = build_app(kpi, settings, manage_lifecycle=False)
-    transports[kpi.name] = httpx.ASGITransport(app=service_apps[kpi.name])
+    risk = RiskService(settings)
+    risk_app = build_app(risk, settings, manage_lifecycle=False)
+    risk_transport = httpx.ASGITransport(app=risk_app)
+    # kpi delivers breach events to risk, scoring shop deletions to both, over the same
+    # contract, in process.
+    kpi = KpiService(settings, risk_transport=risk_transport, risk_base_url="http://risk")
+    kpi_app = build_app(kpi, settings, manage_lifecycle=False)
+    kpi_transport = httpx.ASGITransport(app=kpi_app)
+    receivers = {
+        "risk": Receiver("http://risk", risk_transport),
+        "kpi": Receiver("http://kpi", kpi_transport),
+    }
+    scoring = ScoringService(settings, receivers=receivers)
+    services: list[Component] = [scoring, risk, kpi]
+    service_apps = {
+        scoring.name: build_app(scoring, settings, manage_lifecycle=False),
+        risk.name: risk_app,
+        kpi.name: kpi_app,
+    }
+    transports: dict[str, httpx.AsyncBaseTransport] = {
+        scoring.name: httpx.ASGITransport(app=service_apps[scoring.name]),
+        risk.name: risk_transport,
+        kpi.name: kpi_transport,
+    }
     gateway = Gateway(settings, transports)
     gateway_app = build_app(gateway, settings, manage_lifecycle=False)
     components: list[Component] = [*services, gateway]

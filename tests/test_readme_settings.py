@@ -11,9 +11,15 @@ from pydantic_settings import BaseSettings
 from gateway.resilience import ResilienceSettings
 from services.kpi.app import KpiSettings
 from services.runtime.settings import IntegraSettings
+from services.scoring.app import ScoringSettings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-SETTINGS: tuple[type[BaseSettings], ...] = (IntegraSettings, KpiSettings, ResilienceSettings)
+SETTINGS: tuple[type[BaseSettings], ...] = (
+    IntegraSettings,
+    KpiSettings,
+    ResilienceSettings,
+    ScoringSettings,
+)
 
 
 def code_variables() -> set[str]:

@@ -33,6 +33,7 @@ from services.kpi.store import KpiStore
 from services.runtime.app import MongoComponent, build_app
 from services.runtime.mongo import Document
 from services.runtime.settings import IntegraSettings
+from services.runtime.shop_purge import purge_route
 
 log = logging.getLogger("integra.kpi")
 
@@ -199,7 +200,10 @@ class KpiService(MongoComponent):
 
     def routes(self) -> list[BaseRoute]:
         """The kpi HTTP API."""
-        return kpi_routes(lambda: self.store, self.dispatcher.notify)
+        return [
+            *kpi_routes(lambda: self.store, self.dispatcher.notify),
+            purge_route(lambda: self.store.purge, "measurements and targets"),
+        ]
 
 
 def create_app(settings: IntegraSettings | None = None) -> Starlette:

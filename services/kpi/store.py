@@ -45,6 +45,7 @@ from services.runtime.caller import Actor, current_actor
 from services.runtime.errors import Conflict, NotFound, ValidationFailed
 from services.runtime.idempotency import Idempotency
 from services.runtime.mongo import BATCH_READ_SIZE
+from services.runtime.shop_purge import ShopPurge
 
 Document = dict[str, Any]
 
@@ -138,6 +139,16 @@ class KpiStore:
         self.targets: AsyncCollection[Document] = db["targets"]
         self.custom_kpis: AsyncCollection[Document] = db["custom_kpis"]
         self.outbox_events: AsyncCollection[Document] = db["outbox_events"]
+        self.purge = ShopPurge(
+            db,
+            {
+                "measurements": "shop_id",
+                "latest": "shop_id",
+                "activity": "_id",
+                "targets": "shop_id",
+            },
+        )
+        """Deleted shops: their tombstones and the purge of their measurements and targets."""
 
     def _outbox_collection(self, source: EventSource) -> AsyncCollection[Document]:
         return self.measurements if source is EventSource.BREACH else self.outbox_events
@@ -280,8 +291,10 @@ class KpiStore:
         The measurement and its event are one document write.
 
         With an idempotency ``key`` the revision keeps it (and a new measurement's id derives
-        from it): a retry answers the measurement as stored and writes nothing more.
+        from it): a retry answers the measurement as stored and writes nothing more. A
+        deleted shop is NOT_FOUND.
         """
+        await self.purge.check_not_deleted(shop_id)
         start, end = domain.validate_period(period_start, period_end)
         start, end = to_bson_time(start), to_bson_time(end)
         if start >= end:
@@ -541,7 +554,9 @@ class KpiStore:
         target: domain.Target,
         period: tuple[datetime, datetime] | None,
     ) -> Document:
-        """Set a scope's target for a KPI (creating or replacing it)."""
+        """Set a scope's target for a KPI (creating or replacing it); a deleted shop is
+        NOT_FOUND."""
+        await self.purge.check_not_deleted(shop_id)
         body: Document = {
             "comparator": target.comparator.value,
             "value": target.value,

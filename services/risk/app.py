@@ -11,6 +11,7 @@ from services.risk.store import RiskStore
 from services.runtime.app import MongoComponent, build_app
 from services.runtime.mongo import Document
 from services.runtime.settings import IntegraSettings
+from services.runtime.shop_purge import purge_route
 
 
 class RiskService(MongoComponent):
@@ -39,7 +40,10 @@ class RiskService(MongoComponent):
 
     def routes(self) -> list[BaseRoute]:
         """The risk HTTP API."""
-        return risk_routes(lambda: self.store)
+        return [
+            *risk_routes(lambda: self.store),
+            purge_route(lambda: self.store.purge, "risks and roadmap"),
+        ]
 
 
 def create_app(settings: IntegraSettings | None = None) -> Starlette:

@@ -42,6 +42,7 @@ from services.runtime.caller import current_actor
 from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
+from services.runtime.shop_purge import ShopPurge
 
 Document = dict[str, Any]
 
@@ -417,6 +418,8 @@ class RiskStore:
         self.rules: AsyncCollection[Document] = db["rules"]
         self.events: AsyncCollection[Document] = db["applied_events"]
         self.roadmaps: AsyncCollection[Document] = db["roadmaps"]
+        self.purge = ShopPurge(db, {"risks": "shop_id", "roadmaps": "_id"})
+        """Deleted shops: their tombstones and the purge of their risks and roadmap."""
 
     async def prepare(self) -> None:
         """Create the indexes and the built-in rules; idempotent, and edits survive it."""
@@ -442,7 +445,8 @@ class RiskStore:
 
     async def insert_risk(self, doc: Document, key: Idempotency | None = None) -> Document:
         """Store a new risk; with an idempotency ``key`` a retry answers the risk the first
-        attempt created (its id derives from the key)."""
+        attempt created (its id derives from the key). A deleted shop is NOT_FOUND."""
+        await self.purge.check_not_deleted(doc["shop_id"])
         return await self._insert_keyed(self.risks, doc, key)
 
     @staticmethod
@@ -615,8 +619,11 @@ class RiskStore:
         (a crash or a concurrent delivery) the stored plan is resumed. Each risk records the
         event in the same write that raises it, and a created risk carries the event
         (``created_by_event``, ``applied_event_ids``), so resuming never raises or creates
-        twice. An event id reused for a different event is a CONFLICT.
+        twice. An event id reused for a different event is a CONFLICT. An event of a deleted
+        shop (one in flight when the shop was deleted) escalates nothing.
         """
+        if await self.purge.is_deleted(shop_id):
+            return EventResult([], duplicate=False)
         at = now()
         record: Document = {
             "_id": event_id,
@@ -726,7 +733,9 @@ class RiskStore:
         self, shop_id: str, mutate: Callable[[list[domain.Stage]], Mapping[str, Document]]
     ) -> Document:
         """Apply ``mutate`` (which answers the changed stages' documents) to a shop's roadmap,
-        compare-and-set on its version so the order rule holds under concurrent changes."""
+        compare-and-set on its version so the order rule holds under concurrent changes. A
+        deleted shop is NOT_FOUND."""
+        await self.purge.check_not_deleted(shop_id)
         for _ in range(MAX_ATTEMPTS):
             stored = await self.roadmaps.find_one({"_id": shop_id})
             stages = {**(stored or {}).get("stages", {}), **mutate(stages_of(stored))}

@@ -18,6 +18,7 @@ from services.runtime.http import json_response, path_id, query_model, read_mode
 from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute, DeletedByName
 from services.runtime.wire import Page, PageQuery, RecordId
 from services.scoring import domain, models
+from services.scoring.shop_deletions import ShopDeletionStore
 from services.scoring.store import Document, ScoreStore, new_id, now
 
 # --- documents → wire -----------------------------------------------------------------------
@@ -178,8 +179,13 @@ def build_assessment(
 # --- endpoints ------------------------------------------------------------------------------
 
 
-def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
-    """The scoring service's routes over the store that ``store()`` answers."""
+def scoring_routes(
+    store: Callable[[], ScoreStore],
+    deletions: Callable[[], ShopDeletionStore],
+    on_deleted: Callable[[], None],
+) -> list[BaseRoute]:
+    """The scoring service's routes over the stores that ``store()`` and ``deletions()``
+    answer; ``on_deleted`` wakes the deletion dispatcher."""
 
     async def create_shop(request: Request) -> Response:
         body = await read_model(request, models.ShopCreate)
@@ -230,7 +236,11 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
 
     async def delete_shop(request: Request) -> Response:
         shop_id = path_id(request, "shop_id")
-        await store().delete_shop(shop_id)
+        await store().get_shop(shop_id)
+        # The deliveries to risk and kpi first: an acknowledged deletion reaches them.
+        await deletions().request(shop_id, current_actor())
+        await store().remove_shop(shop_id)
+        on_deleted()
         return json_response(models.Deleted(id=shop_id, deleted=True))
 
     async def list_profiles(_: Request) -> Response:
@@ -393,7 +403,8 @@ def scoring_routes(store: Callable[[], ScoreStore]) -> list[BaseRoute]:
             "/shops/{shop_id}",
             delete_shop,
             "DELETE",
-            summary="Delete a shop",
+            summary="Delete a shop and its assessments; its risks, roadmap, measurements and "
+            "targets are then deleted in the risk and kpi services (durably, retried)",
             params=shop_path,
             response=models.Deleted,
             errors=(404, 409),

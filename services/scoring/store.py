@@ -239,12 +239,11 @@ class ScoreStore:
                 return {"_id": shop_id, **replacement}
         raise Conflict("id", f"shop {shop_id!r} kept changing; retry the update")
 
-    async def delete_shop(self, shop_id: str) -> None:
-        """Delete a shop and then its assessments (orphans of a crash are unreachable)."""
+    async def remove_shop(self, shop_id: str) -> None:
+        """Delete a shop and then its assessments; idempotent (the deletion dispatcher repeats
+        it to heal a crash between the two, see :mod:`services.scoring.shop_deletions`)."""
         deleted = await self.shops.find_one_and_delete({"_id": shop_id}, {"current": 1})
-        if deleted is None:
-            raise NotFound("shop", shop_id)
-        if deleted.get("current"):
+        if deleted is not None and deleted.get("current"):
             await self._add_ranked(-1)
         await self.assessments.delete_many({"shop_id": shop_id})
 

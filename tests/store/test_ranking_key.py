@@ -83,8 +83,8 @@ async def test_the_count_follows_first_scores_and_deletions(store: ScoreStore) -
     page, total = await store.ranking(limit=2, offset=0)  # a full page: the count is read
     assert [d["_id"] for d in page] == [ids[0], ids[3]]
     assert total == 4
-    await store.delete_shop(ids[1])
-    await store.delete_shop((await store.create_shop("Never assessed", None, None))["_id"])
+    await store.remove_shop(ids[1])
+    await store.remove_shop((await store.create_shop("Never assessed", None, None))["_id"])
     assert (await store.ranking(limit=2, offset=0))[1] == 3
 
 
