@@ -28,6 +28,7 @@ BOTH_SERVERS = (
     "tests/e2e/test_idempotency.py",
     "tests/e2e/test_scoring_graphql.py",
     "tests/e2e/test_risk_graphql.py",
+    "tests/e2e/test_shop_deletion.py",
     "tests/e2e/test_kpi_graphql.py",
     "tests/e2e/test_breach_escalation.py",
     "tests/e2e/test_platform_kpis.py",
