@@ -196,6 +196,30 @@ class MeasurementRevision:
     escalation: MeasurementEscalation
 
 
+@strawberry.type(
+    description="The platform's value over the last window ending with a period "
+    "(INTEGRA_KPI_PLATFORM_WINDOW_SECONDS, default 5 minutes): its measurements' inputs summed "
+    "and the KPI's formula over the sums. The platform's status and escalations judge it."
+)
+class KpiWindow:
+    period_start: datetime
+    period_end: datetime
+    inputs: list[KpiInputValue]
+    value: float
+
+    @classmethod
+    def from_wire(cls, record: Record | None) -> KpiWindow | None:
+        """Build from the kpi service's JSON (``None`` for a shop's measurement)."""
+        if record is None:
+            return None
+        return cls(
+            period_start=wire_time(record["periodStart"]),
+            period_end=wire_time(record["periodEnd"]),
+            inputs=_inputs(record["inputs"]),
+            value=record["value"],
+        )
+
+
 @strawberry.federation.type(
     keys=["id"],
     description="A KPI measured for a shop (or the platform) and a period [periodStart, "
@@ -217,6 +241,10 @@ class KpiMeasurement:
     created_at: datetime
     history: list[MeasurementRevision] = strawberry.field(description="Oldest first.")
     escalation: MeasurementEscalation
+    window: KpiWindow | None = strawberry.field(
+        description="The platform's value over the last window, which its escalation judges; "
+        "null for shops."
+    )
 
     @classmethod
     def from_wire(cls, record: Record) -> KpiMeasurement:
@@ -250,6 +278,7 @@ class KpiMeasurement:
                 for h in record["history"]
             ],
             escalation=MeasurementEscalation.from_wire(record["escalation"]),
+            window=KpiWindow.from_wire(record.get("window")),
         )
 
     @classmethod
@@ -392,6 +421,10 @@ class KpiLatest:
     source: MeasurementSource | None
     recorded_at: datetime | None
     measurement_id: strawberry.ID | None
+    window: KpiWindow | None = strawberry.field(
+        description="The platform's value over the last window, which status and fulfilment "
+        "judge; null for shops (their latest value is judged)."
+    )
 
     @classmethod
     def from_wire(cls, record: Record) -> KpiLatest:
@@ -418,6 +451,7 @@ class KpiLatest:
             measurement_id=strawberry.ID(record["measurementId"])
             if record["measurementId"]
             else None,
+            window=KpiWindow.from_wire(record.get("window")),
         )
 
     @strawberry.field(description="The KPI.")

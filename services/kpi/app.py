@@ -23,11 +23,11 @@ from starlette.routing import BaseRoute
 from services.kpi.outbox import DispatcherOptions, NoDataMonitor, OutboxDispatcher
 from services.kpi.platform import (
     MetricsReader,
-    PlatformRecorder,
     PrometheusReader,
     RegistryReader,
     ScrapeReader,
 )
+from services.kpi.platform_recorder import PlatformRecorder
 from services.kpi.routes import kpi_routes
 from services.kpi.store import KpiStore
 from services.runtime.app import MongoComponent, build_app
@@ -59,10 +59,13 @@ class KpiSettings(BaseSettings):
         default=True, description="Record the platform's own KPIs (§4.6)."
     )
     platform_interval_seconds: float = Field(
-        default=60.0, gt=0, description="Interval of the platform KPI recordings."
+        default=60.0, gt=0, description="Interval and period of the platform KPI recordings."
     )
     platform_window_seconds: float = Field(
-        default=300.0, gt=0, description="Period of each recording (a multiple of the interval)."
+        default=300.0,
+        gt=0,
+        description="Window the platform's status and escalations judge (a multiple of the "
+        "interval).",
     )
     platform_metrics_urls: str = Field(
         default="",

@@ -172,6 +172,17 @@ class HistoryEntry(Revision):
     escalation: Escalation
 
 
+class JudgedWindow(WireModel):
+    """The platform's value over the last window (``INTEGRA_KPI_PLATFORM_WINDOW_SECONDS``)
+    ending with a measurement's period: the inputs of its measurements summed and the formula
+    over them. The platform's status and breach events judge this value (domain.md §4.6)."""
+
+    period_start: datetime
+    period_end: datetime
+    inputs: dict[str, float | int]
+    value: float
+
+
 class Measurement(WireModel):
     """A measurement: the current revision, its replaced revisions, its event's delivery."""
 
@@ -190,6 +201,9 @@ class Measurement(WireModel):
     created_at: datetime
     history: list[HistoryEntry]
     escalation: Escalation
+    window: JudgedWindow | None = Field(
+        default=None, description="The platform's value over the last window; null for shops."
+    )
 
 
 class MeasurementBatch(WireModel):
@@ -320,6 +334,11 @@ class LatestKpi(WireModel):
     target: AppliedTarget | None
     status: TargetStatus | None
     fulfilment: float | None
+    window: JudgedWindow | None = Field(
+        default=None,
+        description="The platform's value over the last window, which status and fulfilment "
+        "judge; null for shops (their latest value is judged).",
+    )
 
 
 class ShopLatest(WireModel):

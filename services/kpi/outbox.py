@@ -108,12 +108,14 @@ class DispatchReport:
 
 
 def breach_event(doc: Document, outbox: Document) -> models.BreachEvent:
-    """The event of a measurement's current revision."""
+    """The event of a measurement's current revision: its value, or for the platform its
+    value over the last window (what its status judges, see :mod:`services.kpi.platform`)."""
+    window = doc["current"].get("window")
     return models.BreachEvent(
         event_id=outbox["event_id"],
         shop_id=doc["shop_id"],
         kpi_code=doc["kpi_code"],
-        value=doc["current"]["value"],
+        value=doc["current"]["value"] if window is None else window["value"],
         measured_at=doc["period_end"],
     )
 

@@ -4,9 +4,9 @@ Every ``interval`` seconds (default 60) the recorder reads the
 ``http_server_request_duration_seconds`` histogram — from this process's registry in the
 one-process stack, by scraping every process's ``/metrics`` in a multi-process deployment, or
 from a Prometheus server that scrapes them (replicas that come and go) —
-and records, for the scope ``platform`` and the last ``window`` seconds (default 300), three
-``SYSTEM`` measurements through the same store path as any other measurement (so their events
-reach the risk service through the outbox):
+and records, for the scope ``platform`` and the last ``interval``, three ``SYSTEM``
+measurements through the same store path as any other measurement (so their events reach the
+risk service through the outbox):
 
 - ``system_response_time``: ``total_response_seconds`` = increase of the histogram's sum,
   ``requests`` = increase of its count;
@@ -25,16 +25,20 @@ Decisions where the specification is silent:
   below it is used: a request counts as within the SLA only when the histogram proves it, so
   compliance is never overstated. A threshold below the smallest bound is rejected when the
   recorder is built.
-- **No traffic.** A window with no request records nothing: every formula's denominator would
+- **No traffic.** A period with no request records nothing: every formula's denominator would
   be zero (``domain.compute_value`` rejects it). The no-data rule then notices a platform that
   has seen no traffic for 30 days.
-- **Windows.** Ticks fall on a grid of ``interval`` seconds since the epoch and the period of
-  the tick at ``t`` is ``[t - window, t)``, the increase between the snapshots taken at those
-  two ticks. Replicas therefore record the same periods, and the unique index keeps the first
-  (the others' conflicts are counted as ``duplicate``). Nothing is recorded until the recorder
-  holds a snapshot ``window`` old, i.e. during the first ``window`` after a start.
-  Consecutive windows overlap, so a roll-up of the platform's series counts each request in
-  ``window / interval`` windows; its ratios are unaffected.
+- **Periods and windows.** Ticks fall on a grid of ``interval`` seconds since the epoch and
+  the tick at ``t`` records the period ``[t - interval, t)``, the increase between the
+  snapshots taken at those two ticks: consecutive periods never overlap, so series and
+  roll-ups of the platform count each request once. Replicas record the same periods, and the
+  unique index keeps the first (the others' conflicts are counted as ``duplicate``). Nothing
+  is recorded until the recorder holds the previous tick's snapshot.
+- **Status over the window.** Each measurement also carries its ``window``: the inputs of the
+  platform's measurements of the last ``window`` seconds (default 300, this period included)
+  summed, and the KPI's formula over those sums. The status shown for the platform and the
+  breach event sent to the risk service judge that window value, so one slow minute among
+  quiet ones does not escalate on its own, and a 5-minute SLA is judged over 5 minutes.
 - **Resets.** A series whose count went down restarted (its process restarted): its later
   values are taken as the whole increase, as Prometheus's ``increase()`` does. A scraped
   instance that could not be read for the earlier snapshot is left out of the window.
@@ -45,40 +49,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
 
 import httpx
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from services.kpi import domain
-from services.kpi.store import Document, KpiStore, epoch_ms, from_epoch_ms, now
-from services.runtime.app import stop_if_cancelled
-from services.runtime.caller import Actor
-from services.runtime.errors import Conflict
-from services.runtime.metrics import LATENCY_BUCKETS, REGISTRY
-from services.runtime.service_tokens import service_principal
-from services.runtime.wire import PLATFORM_SCOPE
+from services.runtime.metrics import REGISTRY
 
 log = logging.getLogger("integra.kpi.platform")
-PLATFORM_ACTOR = Actor.of(service_principal("kpi"))
-"""Who records the platform's own measurements."""
 
 HISTOGRAM: Final = "http_server_request_duration_seconds"
 EXCLUDED_ROUTES: Final = frozenset({"/healthz", "/readyz", "/metrics"})
-PLATFORM_KPIS: Final = ("system_response_time", "sla_compliance", "process_errors")
 
-RECORDINGS: Final = Counter(
-    "kpi_platform_recordings",
-    "Platform KPI recordings, by KPI and outcome (recorded, duplicate, no_traffic, failed).",
-    ["kpi_code", "outcome"],
-    registry=REGISTRY,
-)
 
 SeriesKey = tuple[tuple[str, str], ...]
 """The labels of one histogram series (without ``le``), sorted."""
@@ -156,7 +144,7 @@ def sla_bound(bounds: Iterable[float], threshold: float) -> float:
 
 @dataclass(frozen=True)
 class PlatformWindow:
-    """The platform's requests over a window."""
+    """The platform's requests over a period."""
 
     requests: int
     total_seconds: float
@@ -214,6 +202,20 @@ def platform_window(
         within_sla=min(round(within), requests),
         sla_bound=bound,
     )
+
+
+def window_summary(
+    definition: domain.KpiDefinition, periods: Sequence[Mapping[str, domain.InputValue]]
+) -> dict[str, Any]:
+    """The inputs of consecutive periods summed (every platform input is a SUM) and the KPI's
+    value over the sums: what the platform's status over a window judges."""
+    inputs = {
+        spec.name: round(math.fsum(float(p[spec.name]) for p in periods))
+        if spec.kind is domain.InputKind.COUNT
+        else math.fsum(float(p[spec.name]) for p in periods)
+        for spec in definition.inputs
+    }
+    return {"inputs": inputs, "value": domain.compute_value(definition, inputs)}
 
 
 # --- readers ----------------------------------------------------------------------------------
@@ -324,89 +326,3 @@ _SUFFIXES: Final = ("_count", "_sum", "_bucket")
 
 def _labels(item: Mapping[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in item["metric"].items() if k != "__name__"}
-
-
-# --- the recorder -----------------------------------------------------------------------------
-
-
-class PlatformRecorder:
-    """Records the platform's KPIs every ``interval`` seconds for the last ``window``."""
-
-    def __init__(
-        self,
-        store: Callable[[], KpiStore],
-        reader: MetricsReader,
-        sla_seconds: float,
-        interval: float = 60.0,
-        window: float = 300.0,
-        on_recorded: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._interval_ms = round(interval * 1000)
-        self._window_ms = round(window * 1000)
-        if self._interval_ms <= 0 or self._window_ms <= 0:
-            raise ValueError("the platform KPI interval and window must be positive")
-        if self._window_ms % self._interval_ms:
-            raise ValueError("the platform KPI window must be a multiple of its interval")
-        sla_bound(LATENCY_BUCKETS, sla_seconds)  # fails fast on a threshold below every bucket
-        self._store = store
-        self.reader = reader
-        self.sla_seconds = sla_seconds
-        self._on_recorded = on_recorded
-        self._snapshots: dict[int, HistogramSnapshot] = {}
-
-    async def tick(self, at: datetime) -> list[Document]:
-        """Take the snapshot of grid time ``at`` and record ``[at - window, at)`` if possible.
-
-        Answers the measurements recorded now.
-        """
-        snapshot = await self.reader.read()
-        at_ms = epoch_ms(at)
-        start_ms = at_ms - self._window_ms
-        self._snapshots[at_ms] = snapshot
-        for old in [t for t in self._snapshots if t < start_ms]:
-            del self._snapshots[old]
-        base = self._snapshots.get(start_ms)
-        if base is None:
-            return []
-        window = platform_window(base, snapshot, self.sla_seconds)
-        if window is None:
-            for code in PLATFORM_KPIS:
-                RECORDINGS.labels(code, "no_traffic").inc()
-            return []
-        recorded: list[Document] = []
-        for code, inputs in window.inputs().items():
-            try:
-                doc = await self._store().record(
-                    domain.CATALOGUE[code],
-                    PLATFORM_SCOPE,
-                    from_epoch_ms(start_ms),
-                    from_epoch_ms(at_ms),
-                    inputs,
-                    domain.MeasurementSource.SYSTEM,
-                    actor=PLATFORM_ACTOR,
-                )
-            except Conflict:
-                RECORDINGS.labels(code, "duplicate").inc()
-            except Exception:
-                stop_if_cancelled()
-                RECORDINGS.labels(code, "failed").inc()
-                log.warning("cannot record platform KPI %s", code, exc_info=True)
-            else:
-                RECORDINGS.labels(code, "recorded").inc()
-                recorded.append(doc)
-        if recorded:
-            self._on_recorded()
-        return recorded
-
-    async def run_forever(self) -> None:
-        """Tick on the grid until cancelled."""
-        while True:
-            current = now()
-            next_ms = (epoch_ms(current) // self._interval_ms + 1) * self._interval_ms
-            at = from_epoch_ms(next_ms)
-            await asyncio.sleep(max((at - current) / timedelta(seconds=1), 0.0))
-            try:
-                await self.tick(at)
-            except Exception:
-                stop_if_cancelled()
-                log.warning("platform KPI tick failed", exc_info=True)

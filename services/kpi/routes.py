@@ -90,6 +90,19 @@ def _escalation(outbox: Mapping[str, Any]) -> models.Escalation:
     )
 
 
+def judged_window(current: Mapping[str, Any], period_end: datetime) -> models.JudgedWindow | None:
+    """The window a platform measurement is judged over; ``None`` for a shop's."""
+    window = current.get("window")
+    if window is None:
+        return None
+    return models.JudgedWindow(
+        period_start=window["period_start"],
+        period_end=period_end,
+        inputs=window["inputs"],
+        value=window["value"],
+    )
+
+
 def measurement_out(doc: Document) -> models.Measurement:
     """The wire form of a measurement document."""
     current = doc["current"]
@@ -122,6 +135,7 @@ def measurement_out(doc: Document) -> models.Measurement:
             for h in doc.get("history", [])
         ],
         escalation=_escalation(doc["outbox"]),
+        window=judged_window(current, doc["period_end"]),
     )
 
 
@@ -186,13 +200,15 @@ def latest_kpi(
     latest = None if latest_doc is None else latest_doc["current"]
     target = applied_target(definition, target_doc, latest)
     value = None if latest is None else float(latest["value"])
+    window = None if latest is None else judged_window(latest, latest["period_end"])
+    judged = value if window is None else window.value
     status = None
     fulfilment = None
     if target is not None:
-        status = domain.target_status(value, domain.Target(target.comparator, target.value))
-        if value is not None:
+        status = domain.target_status(judged, domain.Target(target.comparator, target.value))
+        if judged is not None:
             try:
-                fulfilment = domain.kpi_fulfilment(value, target.value, definition.direction)
+                fulfilment = domain.kpi_fulfilment(judged, target.value, definition.direction)
             except ValidationFailed:
                 fulfilment = None  # a zero denominator: fulfilment is undefined
     return models.LatestKpi(
@@ -206,6 +222,7 @@ def latest_kpi(
         target=target,
         status=status,
         fulfilment=fulfilment,
+        window=window,
     )
 
 

@@ -278,10 +278,13 @@ class KpiStore:
         reason: str | None = None,
         key: Idempotency | None = None,
         actor: Actor,
+        window: Mapping[str, Any] | None = None,
     ) -> Document:
         """Validate and store a measurement with the pending event of its revision.
 
-        ``actor`` is who records it (the authenticated caller, or ``service:kpi``).
+        ``actor`` is who records it (the authenticated caller, or ``service:kpi``). ``window``
+        (the platform's own measurements) is the value over the last window that the status
+        and the breach event judge: ``period_start``, summed ``inputs`` and ``value``.
 
         The value is computed by the KPI's formula (``domain.compute_value``); the period is
         checked by ``domain.validate_period`` and kept at millisecond precision. A measurement
@@ -314,6 +317,8 @@ class KpiStore:
             "recorded_at": at,
             "actor": actor.document(),
         }
+        if window is not None:
+            revision["window"] = {**window, "period_start": to_bson_time(window["period_start"])}
         if key is not None:
             revision["idempotency"] = key.stamp()
         ident = key.record_id() if key else new_id()
@@ -425,6 +430,7 @@ class KpiStore:
             "source": current["source"],
             "recorded_at": current["recorded_at"],
             "revision": current["revision"],
+            "window": current.get("window"),
         }
         key = _latest_key(doc["shop_id"], doc["kpi_code"])
         fields = {"shop_id": doc["shop_id"], "kpi_code": doc["kpi_code"], **order}

@@ -29,7 +29,8 @@ from starlette.routing import Route
 
 from services.kpi.app import KpiOptions, KpiService, create_app
 from services.kpi.outbox import DispatcherOptions
-from services.kpi.platform import PlatformRecorder, ScrapeReader
+from services.kpi.platform import ScrapeReader
+from services.kpi.platform_recorder import PlatformRecorder
 from services.runtime.app import build_app
 from services.runtime.embedded import free_port
 from services.runtime.metrics import REGISTRY
@@ -936,7 +937,10 @@ async def test_the_running_recorder_records_the_platform_from_the_registry(
     first = page["items"][0]
     start = datetime.fromisoformat(first["periodStart"])
     end = datetime.fromisoformat(first["periodEnd"])
-    assert end - start == timedelta(seconds=0.2)
+    assert end - start == timedelta(seconds=0.1)  # one interval: periods never overlap
+    window = first["window"]
+    assert datetime.fromisoformat(window["periodStart"]) == end - timedelta(seconds=0.2)
+    assert datetime.fromisoformat(window["periodEnd"]) == end
 
 
 async def test_the_standalone_app_starts_and_stops_with_its_lifespan(

@@ -22,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.kpi.platform import PlatformRecorder, RegistryReader
+from services.kpi.platform import RegistryReader
+from services.kpi.platform_recorder import PlatformRecorder
 from services.kpi.store import KpiStore, now
 from services.runtime.metrics import RequestMetricsMiddleware, route_templates
 from services.runtime.mongo import connect, database
@@ -69,7 +70,10 @@ def slow_app() -> RequestMetricsMiddleware:
         await asyncio.sleep(SLOW_SECONDS)
         return JSONResponse({"ok": True})
 
-    routes = [Route("/slow", slow, methods=["GET"])]
+    async def fast(_: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    routes = [Route("/slow", slow, methods=["GET"]), Route("/fast", fast, methods=["GET"])]
     return RequestMetricsMiddleware(
         Starlette(routes=routes), "platform_sla_test", route_templates(routes)
     )
@@ -169,3 +173,61 @@ async def test_slow_requests_breach_the_sla_and_raise_the_platforms_risk_once(
     )
     latest = {k["kpiCode"]: k for k in again["kpis"]}["sla_compliance"]
     assert latest["measurementId"] == second["_id"]
+
+
+MEASUREMENTS = """
+query($from: DateTime!) {
+  measurements(shopId: "platform", kpiCode: "sla_compliance", from: $from, limit: 100) {
+    items { id periodStart periodEnd inputs { name value } value
+      window { periodStart periodEnd inputs { name value } value } }
+  }
+  platform { kpis(codes: ["sla_compliance"]) { value status measurementId window { value } } }
+}
+"""
+
+
+def _inputs(item: dict[str, Any]) -> dict[str, float]:
+    return {i["name"]: i["value"] for i in item["inputs"]}
+
+
+async def test_platform_periods_do_not_overlap_and_status_judges_the_last_window(
+    gql: GraphQLClient, kpi_store: KpiStore, settings: IntegraSettings
+) -> None:
+    """One-minute periods (each request counted once) judged over three minutes: a slow
+    minute followed by a quick one is still seen in the window the status judges."""
+    recorder = PlatformRecorder(
+        lambda: kpi_store, RegistryReader(), settings.sla_seconds, interval=60, window=180
+    )
+    minute = now().replace(second=0, microsecond=0)
+    ticks = [minute - (4 - i) * WINDOW for i in range(5)]
+    transport = httpx.ASGITransport(app=slow_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://slow") as client:
+        assert await recorder.tick(ticks[0]) == []
+        for number, tick in enumerate(ticks[1:], start=1):
+            if number == 3:  # the slow minute: the last but one
+                await send_slow_requests(client)
+            await asyncio.gather(*(client.get("/fast") for _ in range(20)))
+            assert by_code(await recorder.tick(tick))
+
+    data = await gql.data(MEASUREMENTS, {"from": ticks[0].isoformat()})
+    items = sorted(data["measurements"]["items"], key=lambda m: m["periodStart"])
+    starts = [m["periodStart"] for m in items]
+    ends = [m["periodEnd"] for m in items]
+    assert starts == [t.isoformat().replace("+00:00", "Z") for t in ticks[:4]] or starts == [
+        t.isoformat() for t in ticks[:4]
+    ]
+    assert starts[1:] == ends[:-1]  # consecutive, never overlapping
+    last = items[-1]
+    window = last["window"]
+    assert (window["periodStart"], window["periodEnd"]) == (starts[1], ends[-1])
+    summed = {name: sum(_inputs(m)[name] for m in items[1:]) for name in ("within_sla", "total")}
+    assert _inputs(window) == summed
+    assert window["value"] == pytest.approx(summed["within_sla"] / summed["total"] * 100)
+    latest = data["platform"]["kpis"][0]
+    assert latest["measurementId"] == last["id"]
+    assert latest["window"]["value"] == pytest.approx(window["value"])
+    assert latest["value"] == pytest.approx(last["value"])
+    # The last minute alone meets the SLA; the window with the slow minute misses it.
+    assert latest["value"] >= 95
+    assert window["value"] < 90.25
+    assert latest["status"] == "MISSED"

@@ -20,7 +20,8 @@ from pymongo.monitoring import (
 
 from services.kpi import domain
 from services.kpi.outbox import NoDataMonitor, OutboxDispatcher
-from services.kpi.platform import HistogramSnapshot, PlatformRecorder, SeriesCounts
+from services.kpi.platform import HistogramSnapshot, SeriesCounts
+from services.kpi.platform_recorder import PlatformRecorder
 from services.kpi.store import MAX_REVISIONS, EventSource, KpiStore, epoch_ms, now
 from services.runtime.auth import Principal, Role
 from services.runtime.caller import Actor

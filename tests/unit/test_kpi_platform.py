@@ -14,7 +14,6 @@ from services.kpi import domain
 from services.kpi.app import KpiOptions, KpiSettings
 from services.kpi.platform import (
     HistogramSnapshot,
-    PlatformRecorder,
     PlatformWindow,
     PrometheusReader,
     SeriesCounts,
@@ -22,6 +21,7 @@ from services.kpi.platform import (
     sla_bound,
     snapshot_from_families,
 )
+from services.kpi.platform_recorder import PlatformRecorder
 from services.runtime.app import stop_if_cancelled
 from services.runtime.backoff import backoff_delay
 from services.runtime.metrics import LATENCY_BUCKETS
