@@ -59,6 +59,7 @@ from typing import TypeAlias, TypeVar
 from services.kpi.expressions import Expression, evaluate, is_input_name, parse
 from services.runtime.auth import Principal, Role
 from services.runtime.comparator import Comparator as Comparator  # part of the domain's vocabulary
+from services.runtime.comparator import within_fraction
 from services.runtime.errors import ErrorCode, IntegraError, NotFound, ValidationFailed
 from services.runtime.wire import PLATFORM_SCOPE
 
@@ -549,15 +550,16 @@ def target_status(value: float | None, target: Target) -> TargetStatus:
     """The status of the latest value against a target.
 
     ``NO_DATA`` without a value; ``MET`` when the comparison holds; ``AT_RISK`` when it does not
-    but the value is within 5 % of ``|threshold|`` of the threshold (inclusive); else
-    ``MISSED``. The comparator alone says which side is wrong, so direction is not needed.
+    but the value is within 5 % of ``|threshold|`` of the threshold (inclusive, edge within
+    1e-9: 0.525 against ``LTE 0.5`` is ``AT_RISK``); else ``MISSED``. The comparator alone says
+    which side is wrong, so direction is not needed.
     """
     if value is None:
         return TargetStatus.NO_DATA
     number = _require_finite("value", value)
     if target.comparator.holds(number, target.value):
         return TargetStatus.MET
-    if abs(number - target.value) <= AT_RISK_TOLERANCE * abs(target.value):
+    if within_fraction(number, target.value, AT_RISK_TOLERANCE):
         return TargetStatus.AT_RISK
     return TargetStatus.MISSED
 

@@ -610,10 +610,13 @@ def test_comparators(comparator: Comparator, value: float, threshold: float, hol
         ("sla_compliance", 95.0, TargetStatus.MET),
         ("sla_compliance", 94.0, TargetStatus.AT_RISK),
         ("sla_compliance", 90.3, TargetStatus.AT_RISK),
+        ("sla_compliance", 90.25, TargetStatus.AT_RISK),  # the edge is inside the band
         ("sla_compliance", 90.2, TargetStatus.MISSED),
         # system_response_time <= 0.5: band 0.5 .. 0.525
         ("system_response_time", 0.5, TargetStatus.MET),
         ("system_response_time", 0.52, TargetStatus.AT_RISK),
+        ("system_response_time", 0.525, TargetStatus.AT_RISK),  # 0.525 - 0.5 > 0.025 in binary
+        ("system_response_time", 0.5251, TargetStatus.MISSED),
         ("system_response_time", 0.53, TargetStatus.MISSED),
         # process_errors <= 5: band 5 .. 5.25
         ("process_errors", 5.2, TargetStatus.AT_RISK),
@@ -629,6 +632,8 @@ def test_comparators(comparator: Comparator, value: float, threshold: float, hol
         ("operating_cost_reduction", 1.01, TargetStatus.MET),
         ("operating_cost_reduction", 1.0, TargetStatus.AT_RISK),
         ("operating_cost_reduction", 0.96, TargetStatus.AT_RISK),
+        ("operating_cost_reduction", 0.95, TargetStatus.AT_RISK),  # 1 - 0.95 > 0.05 in binary
+        ("operating_cost_reduction", 0.9499, TargetStatus.MISSED),
         ("operating_cost_reduction", 0.94, TargetStatus.MISSED),
         ("team_engagement", 48, TargetStatus.AT_RISK),
         ("team_engagement", 47, TargetStatus.MISSED),
