@@ -107,6 +107,9 @@ class Kpi:
     default_target: KpiThreshold | None
     parts: list[KpiPartRule]
     built_in: bool
+    description: str | None = strawberry.field(
+        description="What the KPI measures and what its inputs are; null for custom KPIs."
+    )
     created_by: Actor | None = strawberry.field(
         description="Who created a custom KPI; null for the built-in catalogue."
     )
@@ -135,6 +138,7 @@ class Kpi:
             else KpiThreshold(comparator=Comparator(target["comparator"]), value=target["value"]),
             parts=[KpiPartRule(part=p["part"], whole=p["whole"]) for p in record["parts"]],
             built_in=record["builtIn"],
+            description=record.get("description"),
             created_by=Actor.from_wire(record["createdBy"]) if record["createdBy"] else None,
         )
 
@@ -780,7 +784,9 @@ class ProfitWhatIfInput:
 class FinancialKpisInput:
     before: ProfitIndicatorsInput
     after: ProfitIndicatorsInput
-    investment: float
+    investment: float = strawberry.field(
+        description="The amount invested in the period (> 0), not a running total."
+    )
     months: float
 
 

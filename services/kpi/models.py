@@ -79,6 +79,10 @@ class KpiOut(WireModel):
     default_target: TargetSpec | None
     parts: list[PartRule]
     built_in: bool
+    description: str | None = Field(
+        default=None,
+        description="What the KPI measures and what its inputs are; null for custom KPIs",
+    )
     created_by: Actor | None = Field(
         description="Who created a custom KPI; null for the built-in catalogue"
     )
@@ -417,7 +421,9 @@ class FinancialIn(WireModel):
 
     before: ProfitIndicatorsIn
     after: ProfitIndicatorsIn
-    investment: float
+    investment: float = Field(
+        description="The amount invested in the period (> 0), not a running total"
+    )
     months: float
 
 
