@@ -596,7 +596,8 @@ class ProfitContribution:
     profit_alone: float = strawberry.field(description="Profit with only this indicator changed.")
     absolute: float = strawberry.field(description="profitAlone − baseline profit.")
     relative: float | None = strawberry.field(
-        description="absolute / |baseline profit| × 100; null when the baseline profit is 0."
+        description="absolute / baseline profit × 100; null unless the baseline makes a profit "
+        "(> 0): a share of a loss or of nothing is not a percentage anyone can read."
     )
     favourable: bool
 
@@ -756,7 +757,8 @@ class CreateCustomKpiInput:
 
 
 @strawberry.input(
-    description="The thirteen indicators of a period (§4.4); c1 and c are fractions 0–1."
+    description="The thirteen indicators of a period (§4.4); c1 and c are fractions 0–1, the "
+    "others ≥ 0; churn ≤ c · reach · c1 and rt ≤ q1 (no negative clients or deals)."
 )
 class ProfitIndicatorsInput:
     reach: float

@@ -350,7 +350,8 @@ class LatestBatch(WireModel):
 
 
 class ProfitIndicatorsIn(WireModel):
-    """The thirteen indicators of a period (§4.4); ranges are checked by the domain."""
+    """The thirteen indicators of a period (§4.4); ranges are checked by the domain: ``c1`` and
+    ``c`` in [0, 1], the others ≥ 0, ``churn ≤ c · reach · c1`` and ``rt ≤ q1``."""
 
     model_config = ConfigDict(strict=True)
 
@@ -398,7 +399,10 @@ class ContributionOut(WireModel):
     scenario_value: float
     profit_alone: float
     absolute: float
-    relative: float | None
+    relative: float | None = Field(
+        description="absolute / baseline profit × 100; null unless the baseline makes a profit "
+        "(> 0): a share of a loss or of nothing is not a percentage anyone can read"
+    )
     favourable: bool
 
 
