@@ -107,6 +107,9 @@ class Kpi:
     default_target: KpiThreshold | None
     parts: list[KpiPartRule]
     built_in: bool
+    description: str | None = strawberry.field(
+        description="What the KPI measures and what its inputs are; null for custom KPIs."
+    )
     created_by: Actor | None = strawberry.field(
         description="Who created a custom KPI; null for the built-in catalogue."
     )
@@ -135,6 +138,7 @@ class Kpi:
             else KpiThreshold(comparator=Comparator(target["comparator"]), value=target["value"]),
             parts=[KpiPartRule(part=p["part"], whole=p["whole"]) for p in record["parts"]],
             built_in=record["builtIn"],
+            description=record.get("description"),
             created_by=Actor.from_wire(record["createdBy"]) if record["createdBy"] else None,
         )
 
@@ -626,7 +630,8 @@ class ProfitContribution:
     profit_alone: float = strawberry.field(description="Profit with only this indicator changed.")
     absolute: float = strawberry.field(description="profitAlone − baseline profit.")
     relative: float | None = strawberry.field(
-        description="absolute / |baseline profit| × 100; null when the baseline profit is 0."
+        description="absolute / baseline profit × 100; null unless the baseline makes a profit "
+        "(> 0): a share of a loss or of nothing is not a percentage anyone can read."
     )
     favourable: bool
 
@@ -786,7 +791,8 @@ class CreateCustomKpiInput:
 
 
 @strawberry.input(
-    description="The thirteen indicators of a period (§4.4); c1 and c are fractions 0–1."
+    description="The thirteen indicators of a period (§4.4); c1 and c are fractions 0–1, the "
+    "others ≥ 0; churn ≤ c · reach · c1 and rt ≤ q1 (no negative clients or deals)."
 )
 class ProfitIndicatorsInput:
     reach: float
@@ -814,7 +820,9 @@ class ProfitWhatIfInput:
 class FinancialKpisInput:
     before: ProfitIndicatorsInput
     after: ProfitIndicatorsInput
-    investment: float
+    investment: float = strawberry.field(
+        description="The amount invested in the period (> 0), not a running total."
+    )
     months: float
 
 

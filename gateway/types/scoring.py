@@ -129,13 +129,15 @@ class Gain:
     criterion: Criterion
     value: float
     weight: float
-    gain: float
+    gain: float = strawberry.field(description="Points of SH, two decimals (half up).")
     band: Band
 
 
 @strawberry.type(description="Where to improve first.")
 class Advice:
-    gains: list[Gain] = strawberry.field(description="Largest potential gain first.")
+    gains: list[Gain] = strawberry.field(
+        description="Largest potential gain first; equal gains in the order U, I, R, C, T, L, S, M."
+    )
     critical: list[Criterion] = strawberry.field(description="Criteria in the CRITICAL band.")
     external_influence: float
     external_flagged: bool = strawberry.field(description="E above 0: conditions unfavourable.")
@@ -179,7 +181,9 @@ class Assessment:
     interactivity: InteractivityComponents | None
     relevance: RelevanceComponents | None
     sh: float = strawberry.field(description="The integral criterion SH at full precision.")
-    sh_rounded: float = strawberry.field(description="SH as shown: one decimal.")
+    sh_rounded: float = strawberry.field(
+        description="SH as shown: one decimal, half up as in the method's tables (54.25 → 54.3)."
+    )
     band: Band
     advice: Advice
     created_at: datetime
@@ -433,7 +437,7 @@ class RankingEntry:
     shop_name: str
     assessment_id: strawberry.ID
     sh: float
-    sh_rounded: float
+    sh_rounded: float = strawberry.field(description="SH as shown: one decimal, half up.")
     band: Band
     criteria: list[CriterionValue]
 

@@ -32,14 +32,14 @@ Decisions where the specification is silent (each is also noted where it is impl
   is an error.
 - **Roll-ups.** A measurement belongs wholly to the bucket of its period start (a week
   measurement spanning two months counts in the first). Inputs are combined per
-  :class:`Aggregation`: ``SUM`` for flows (counts, hours, money over the period), ``LATEST``
-  (the measurement with the latest period) for stocks and rates — ``investment`` (cumulative
-  investment in the integration) and ``monthly_profit_increase`` — and ``CONSTANT`` for
-  metadata (``scale_max``), which must agree within a bucket. The value is then recomputed
-  from the combined inputs. Summing a stock-like denominator (``customers``, ``team_size``)
-  yields the exposure-weighted rate (e.g. churn per customer-month) — the recomputation the
-  specification asks for, never an average of percentages. Naive datetimes are taken as UTC
-  (PyMongo returns naive UTC datetimes); buckets are returned in aware UTC.
+  :class:`Aggregation`: ``SUM``, as §4.2 says, for all but ``CONSTANT`` metadata
+  (``scale_max``, which must agree within a bucket) — ``investment`` and
+  ``monthly_profit_increase`` too: they are the period's own amounts, never running totals
+  (their descriptions say so). No built-in input is ``LATEST`` (the latest period's value). The
+  value is then recomputed from the combined inputs. Summing a stock-like denominator
+  (``customers``, ``team_size``) yields the exposure-weighted rate (e.g. churn per
+  customer-month) — the recomputation §4.2 asks for, never an average of percentages. Naive
+  datetimes are taken as UTC (PyMongo returns naive UTC datetimes); buckets are aware UTC.
 - **Custom KPIs.** Every input of the formula needs a declared kind; a kind for a name the
   formula does not use, or a formula with no input, is rejected. Custom inputs are summed on
   roll-up.
@@ -56,9 +56,11 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TypeAlias, TypeVar
 
+from services.kpi.catalogue_text import CATALOGUE_DESCRIPTIONS
 from services.kpi.expressions import Expression, evaluate, is_input_name, parse
 from services.runtime.auth import Principal, Role
 from services.runtime.comparator import Comparator as Comparator  # part of the domain's vocabulary
+from services.runtime.comparator import within_fraction
 from services.runtime.errors import ErrorCode, IntegraError, NotFound, ValidationFailed
 from services.runtime.wire import PLATFORM_SCOPE
 
@@ -205,6 +207,7 @@ class KpiDefinition:
     inputs: tuple[InputSpec, ...]
     default_target: Target | None = None
     parts: tuple[PartOf, ...] = ()
+    description: str | None = None  # what the KPI measures; None for custom KPIs
     expression: Expression = field(init=False, repr=False, compare=False)
     _wholes: tuple[tuple[str, Expression], ...] = field(init=False, repr=False, compare=False)
 
@@ -275,12 +278,12 @@ def _kpi(
         inputs=specs,
         default_target=target,
         parts=tuple(PartOf(part, whole) for part, whole in parts),
+        description=CATALOGUE_DESCRIPTIONS[code],
     )
 
 
 _L = KpiLevel
 _UP, _DOWN, _NONE = Direction.UP, Direction.DOWN, Direction.NONE
-_LATEST = Aggregation.LATEST
 
 _CATALOGUE_LIST: tuple[KpiDefinition, ...] = (
     _kpi(_L.TECHNICAL, "integration_compatibility", "integration compatibility",
@@ -330,12 +333,10 @@ _CATALOGUE_LIST: tuple[KpiDefinition, ...] = (
          parts=[("lost_customers", "customers")]),
     _kpi(_L.FINANCIAL, "integration_roi", "ROI of integration",
          "profit_delta / investment * 100", "%", _UP,
-         [("profit_delta", _AMT), InputSpec("investment", _NNA, _LATEST)],
-         Target(Comparator.GT, 0)),
+         [("profit_delta", _AMT), ("investment", _NNA)], Target(Comparator.GT, 0)),
     _kpi(_L.FINANCIAL, "payback_period", "payback period",
          "investment / monthly_profit_increase", "months", _DOWN,
-         [InputSpec("investment", _NNA, _LATEST),
-          InputSpec("monthly_profit_increase", _NNA, _LATEST)]),
+         [("investment", _NNA), ("monthly_profit_increase", _NNA)]),
     _kpi(_L.FINANCIAL, "operating_cost_reduction", "operating cost reduction",
          "costs_before / costs_after", "ratio", _UP,
          [("costs_before", _NNA), ("costs_after", _NNA)], Target(Comparator.GT, 1)),
@@ -549,15 +550,16 @@ def target_status(value: float | None, target: Target) -> TargetStatus:
     """The status of the latest value against a target.
 
     ``NO_DATA`` without a value; ``MET`` when the comparison holds; ``AT_RISK`` when it does not
-    but the value is within 5 % of ``|threshold|`` of the threshold (inclusive); else
-    ``MISSED``. The comparator alone says which side is wrong, so direction is not needed.
+    but the value is within 5 % of ``|threshold|`` of the threshold (inclusive, edge within
+    1e-9: 0.525 against ``LTE 0.5`` is ``AT_RISK``); else ``MISSED``. The comparator alone says
+    which side is wrong, so direction is not needed.
     """
     if value is None:
         return TargetStatus.NO_DATA
     number = _require_finite("value", value)
     if target.comparator.holds(number, target.value):
         return TargetStatus.MET
-    if abs(number - target.value) <= AT_RISK_TOLERANCE * abs(target.value):
+    if within_fraction(number, target.value, AT_RISK_TOLERANCE):
         return TargetStatus.AT_RISK
     return TargetStatus.MISSED
 

@@ -79,6 +79,10 @@ class KpiOut(WireModel):
     default_target: TargetSpec | None
     parts: list[PartRule]
     built_in: bool
+    description: str | None = Field(
+        default=None,
+        description="What the KPI measures and what its inputs are; null for custom KPIs",
+    )
     created_by: Actor | None = Field(
         description="Who created a custom KPI; null for the built-in catalogue"
     )
@@ -365,7 +369,8 @@ class LatestBatch(WireModel):
 
 
 class ProfitIndicatorsIn(WireModel):
-    """The thirteen indicators of a period (§4.4); ranges are checked by the domain."""
+    """The thirteen indicators of a period (§4.4); ranges are checked by the domain: ``c1`` and
+    ``c`` in [0, 1], the others ≥ 0, ``churn ≤ c · reach · c1`` and ``rt ≤ q1``."""
 
     model_config = ConfigDict(strict=True)
 
@@ -413,7 +418,10 @@ class ContributionOut(WireModel):
     scenario_value: float
     profit_alone: float
     absolute: float
-    relative: float | None
+    relative: float | None = Field(
+        description="absolute / baseline profit × 100; null unless the baseline makes a profit "
+        "(> 0): a share of a loss or of nothing is not a percentage anyone can read"
+    )
     favourable: bool
 
 
@@ -436,7 +444,9 @@ class FinancialIn(WireModel):
 
     before: ProfitIndicatorsIn
     after: ProfitIndicatorsIn
-    investment: float
+    investment: float = Field(
+        description="The amount invested in the period (> 0), not a running total"
+    )
     months: float
 
 

@@ -16,14 +16,18 @@ Decisions where the specification is silent:
 - ``c1`` and ``c`` are fractions in [0, 1]; every other indicator is a finite number ≥ 0.
   ``reach`` and ``churn`` are counts but may be fractional, because the model is also used for
   planning (a scenario of "reach + 10 %"); ``pu``, ``d``, ``q1`` and ``rt`` are averages.
-- ``rt`` may exceed ``q1`` and ``churn`` may exceed ``c · L``: returns in a period can concern
-  deals of an earlier one, and a shrinking client base is a fact to report, not an input error.
-  Deals, clients and therefore revenue may then be negative, exactly as the formulas say. This
-  also keeps every what-if combination of two valid periods valid.
-- What-if: an indicator "changed" when its scenario value differs from its baseline value. The
-  relative contribution is ``absolute / |baseline profit| × 100`` (so its sign is the sign of
-  the contribution even when the baseline loses money) and ``None`` when the baseline profit
-  is 0. A change is favourable when its contribution is > 0. Because revenue is a product, the
+- ``churn`` may not exceed ``c · L`` and ``rt`` may not exceed ``q1``: negative clients or
+  deals are not a period anyone measured, and two of them would multiply into a positive
+  revenue. Each refusal names both sides (field: ``churn`` or ``rt``).
+- What-if: an indicator "changed" when its scenario value differs from its baseline value. Its
+  contribution is computed from the baseline with that one indicator at its scenario value; such
+  a combination of two valid periods may have ``churn`` above ``c · L`` (reach alone falling)
+  or ``rt`` above ``q1``, and its profit is then what the formulas give. Only one factor of
+  revenue can turn negative that way (each indicator feeds one factor), so revenue falls as the
+  change says; the favourable changes together only raise clients and deals. The relative
+  contribution is ``absolute / baseline profit × 100`` when the baseline makes a profit (> 0)
+  and ``None`` otherwise: a share of a loss or of nothing is not a percentage anyone can read.
+  A change is favourable when its contribution is > 0. Because revenue is a product, the
   individual contributions do not add up to the total change; the remainder is reported as the
   ``interaction`` term.
 - ``monthly_profit_increase`` = profit delta between two periods of the same length, divided
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from services.runtime.errors import ValidationFailed
 
@@ -79,7 +83,8 @@ def _result(what: str, value: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class ProfitIndicators:
-    """The thirteen indicators of one period; validated on construction (field = the code)."""
+    """The thirteen indicators of one period; validated on construction (field = the code),
+    including ``churn ≤ c · L`` and ``rt ≤ q1``."""
 
     reach: float
     c1: float
@@ -103,6 +108,7 @@ class ProfitIndicators:
             if number < 0:
                 raise ValidationFailed(code, f"{code} may not be negative")
             object.__setattr__(self, code, number)
+        _check_not_negative(self)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, float]) -> ProfitIndicators:
@@ -120,13 +126,47 @@ class ProfitIndicators:
         return {code: getattr(self, code) for code in INDICATOR_CODES}
 
 
+EDGE_TOLERANCE = 1e-9
+"""Relative slack of ``churn ≤ c · L``: a churn written equal to ``c · L`` may be a unit in the
+last place above the binary product."""
+
+
+def _check_not_negative(ind: ProfitIndicators) -> None:
+    """Refuse a period with more churn than new clients or more returns than deals."""
+    converted = ind.c * (ind.reach * ind.c1)  # the order of clients(): the same rounding
+    if ind.churn - converted > EDGE_TOLERANCE * converted:
+        raise ValidationFailed(
+            "churn",
+            f"churn ({ind.churn:.12g}) may not exceed c · L = c · reach · c1 ({converted:.12g}): "
+            "the period would have negative clients",
+        )
+    if ind.rt > ind.q1:
+        raise ValidationFailed(
+            "rt",
+            f"rt ({ind.rt:.12g}) may not exceed q1 ({ind.q1:.12g}): "
+            "the period would have negative deals per client",
+        )
+
+
+def _combination(baseline: ProfitIndicators, changes: Mapping[str, float]) -> ProfitIndicators:
+    """The baseline with some indicators at their scenario values, for what-if.
+
+    Every value was validated in its own period; the cross-checks of one period
+    (``churn ≤ c · L``, ``rt ≤ q1``) are not applied to a combination of two (module docstring).
+    """
+    combined = object.__new__(ProfitIndicators)
+    for code in INDICATOR_CODES:
+        object.__setattr__(combined, code, changes.get(code, getattr(baseline, code)))
+    return combined
+
+
 def leads(ind: ProfitIndicators) -> float:
     """Leads ``L = reach · c1``."""
     return _result("leads", ind.reach * ind.c1)
 
 
 def clients(ind: ProfitIndicators) -> float:
-    """Net new clients ``CLs = c · L − churn`` (negative when churn outweighs conversion)."""
+    """Net new clients ``CLs = c · L − churn``."""
     return _result("clients", ind.c * leads(ind) - ind.churn)
 
 
@@ -177,7 +217,8 @@ class IndicatorContribution:
     absolute: float
     """``profit_alone − baseline profit``."""
     relative: float | None
-    """``absolute / |baseline profit| × 100``; ``None`` when the baseline profit is 0."""
+    """``absolute / baseline profit × 100``; ``None`` unless the baseline makes a profit (> 0):
+    a share of a loss or of nothing is not a percentage anyone can read."""
     favourable: bool
     """Whether the change alone raises profit (``absolute > 0``)."""
 
@@ -218,9 +259,9 @@ def what_if(baseline: ProfitIndicators, scenario: ProfitIndicators) -> WhatIfRes
         before, after = getattr(baseline, code), getattr(scenario, code)
         if before == after:
             continue
-        alone = profit(replace(baseline, **{code: after}))
+        alone = profit(_combination(baseline, {code: after}))
         absolute = alone - baseline_profit
-        relative = None if baseline_profit == 0 else absolute / abs(baseline_profit) * 100
+        relative = absolute / baseline_profit * 100 if baseline_profit > 0 else None
         contributions.append(
             IndicatorContribution(
                 code=code,
@@ -233,7 +274,7 @@ def what_if(baseline: ProfitIndicators, scenario: ProfitIndicators) -> WhatIfRes
             )
         )
     favourable = {item.code: item.scenario_value for item in contributions if item.favourable}
-    favourable_profit = profit(replace(baseline, **favourable))
+    favourable_profit = profit(_combination(baseline, favourable))
     profit_change = scenario_profit - baseline_profit
     return WhatIfResult(
         baseline_profit=baseline_profit,

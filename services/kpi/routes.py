@@ -77,6 +77,7 @@ def kpi_out(definition: domain.KpiDefinition, created_by: Actor | None = None) -
         ),
         parts=[models.PartRule(part=p.part, whole=p.whole) for p in definition.parts],
         built_in=definition.code in domain.CATALOGUE,
+        description=definition.description,
         created_by=created_by,
     )
 

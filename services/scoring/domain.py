@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Final
 
 from services.runtime.errors import ValidationFailed
+from services.scoring.rounding import round_half_up
 
 
 class Criterion(StrEnum):
@@ -160,7 +161,8 @@ def interactivity(product: Sequence[float], communicative: Sequence[float]) -> f
                 raise ValidationFailed(f"{field}.{index}", "an element's points must be ≥ 0")
         if math.fsum(values) > 100:
             raise ValidationFailed(field, f"the sum of {field} must be ≤ 100")
-    return PRODUCT_SHARE * math.fsum(product) + COMMUNICATIVE_SHARE * math.fsum(communicative)
+    derived = PRODUCT_SHARE * math.fsum(product) + COMMUNICATIVE_SHARE * math.fsum(communicative)
+    return _on_scale("interactivity", derived)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +199,24 @@ def relevance(search_engines: Sequence[Rated], catalogues: Sequence[Rated]) -> f
         raise ValidationFailed("relevance.searchEngines", "at least one search engine is needed")
     search = _weighted_rating("relevance.searchEngines", search_engines)
     if not catalogues:
-        return search
+        return _on_scale("relevance", search)
     catalogue = _weighted_rating("relevance.catalogues", catalogues)
-    return SEARCH_SHARE * search + CATALOGUE_SHARE * catalogue
+    return _on_scale("relevance", SEARCH_SHARE * search + CATALOGUE_SHARE * catalogue)
+
+
+DERIVED_TOLERANCE: Final = 100 * 2 * SUM_TOLERANCE
+"""How far a derived criterion may leave 0–100 through tolerances the user was allowed (shares
+summing to 1 within 1e-9, with ratings of 100) and float rounding; it is then clamped."""
+
+
+def _on_scale(field: str, value: float) -> float:
+    """A derived criterion on the 0–100 scale: clamped when out by at most
+    :data:`DERIVED_TOLERANCE`, else refused naming the components the user sent (``field``)."""
+    if -DERIVED_TOLERANCE <= value <= 100 + DERIVED_TOLERANCE:
+        return min(max(value, 0.0), 100.0)
+    raise ValidationFailed(
+        field, f"{field} derived from these components is {value:.12g}, outside 0–100"
+    )
 
 
 # --- the integral criterion (§2.2) ----------------------------------------------------------
@@ -231,8 +248,13 @@ class Score:
 
     @property
     def sh_rounded(self) -> float:
-        """``SH`` as shown: rounded to one decimal."""
-        return round(self.sh, 1)
+        """``SH`` as shown: :func:`shown_sh`."""
+        return shown_sh(self.sh)
+
+
+def shown_sh(sh: float) -> float:
+    """``SH`` as shown: one decimal, half up as in the method's tables (54.25 → 54.3)."""
+    return round_half_up(sh, 1)
 
 
 def score(criteria: Mapping[Criterion, float], weights: Mapping[Criterion, float]) -> Score:
@@ -252,9 +274,14 @@ def criterion_bands(criteria: Mapping[Criterion, float]) -> Mapping[Criterion, B
 # --- advice (§2.6) --------------------------------------------------------------------------
 
 
+GAIN_PLACES: Final = 2
+"""Decimals of a gain as shown (§2.7 shows R 7.43, T 1.56)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Gain:
-    """Points of ``SH`` won by bringing one criterion to 100: ``a_i·(100 − SC_i)``."""
+    """Points of ``SH`` won by bringing one criterion to 100: ``a_i·(100 − SC_i)``, rounded
+    half up to :data:`GAIN_PLACES` decimals (without float noise such as 3.9000000000000004)."""
 
     criterion: Criterion
     value: float
@@ -276,7 +303,8 @@ class Advice:
 def advice(criteria: Mapping[Criterion, float], weights: Mapping[Criterion, float]) -> Advice:
     """Rank the criteria by potential gain and flag the critical ones and ``E`` (§2.6).
 
-    Ties keep the method's criterion order, so the advice is deterministic.
+    Gains are ranked as shown (rounded), and equal gains in the order of §2.1 (U, I, R, C, T,
+    L, S, M), so float noise never decides the order and the advice is deterministic.
     """
     gains = sorted(
         (
@@ -284,12 +312,12 @@ def advice(criteria: Mapping[Criterion, float], weights: Mapping[Criterion, floa
                 criterion=c,
                 value=criteria[c],
                 weight=weights[c],
-                gain=weights[c] * (100 - criteria[c]),
+                gain=round_half_up(weights[c] * (100 - criteria[c]), GAIN_PLACES),
                 band=band_of(criteria[c]),
             )
             for c in WEIGHTED
         ),
-        key=lambda g: -g.gain,
+        key=lambda g: (-g.gain, WEIGHTED.index(g.criterion)),
     )
     external = criteria[Criterion.E]
     return Advice(

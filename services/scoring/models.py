@@ -219,7 +219,7 @@ class GainOut(WireModel):
     criterion: Criterion
     value: float
     weight: float
-    gain: float
+    gain: float = Field(description="Points of SH, rounded half up to two decimals")
     band: Band
 
 

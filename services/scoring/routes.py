@@ -49,7 +49,7 @@ def score_summary(snapshot: Document | None) -> models.ScoreSummary | None:
     return models.ScoreSummary(
         assessment_id=snapshot["assessment_id"],
         sh=snapshot["sh"],
-        sh_rounded=round(snapshot["sh"], 1),
+        sh_rounded=domain.shown_sh(snapshot["sh"]),
         band=domain.band_of(snapshot["sh"]),
         criteria=[
             models.CriterionBand(criterion=c, value=criteria[c], band=bands.get(c))
@@ -339,7 +339,7 @@ def scoring_routes(
                 shop_name=d["name"],
                 assessment_id=d["current"]["assessment_id"],
                 sh=d["current"]["sh"],
-                sh_rounded=round(d["current"]["sh"], 1),
+                sh_rounded=domain.shown_sh(d["current"]["sh"]),
                 band=domain.band_of(d["current"]["sh"]),
                 criteria=d["current"]["criteria"],
             )

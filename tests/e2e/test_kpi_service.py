@@ -241,6 +241,7 @@ async def test_the_catalogue_has_the_twenty_kpis_of_the_specification(
         "defaultTarget": {"comparator": "GTE", "value": 95.0},
         "parts": [{"part": "within_sla", "whole": "total"}],
         "builtIn": True,
+        "description": "Share of operations completed within the SLA, in percent.",
         "createdBy": None,
     }
     assert by_code["system_response_time"]["defaultTarget"] == {"comparator": "LTE", "value": 0.5}
@@ -257,8 +258,9 @@ async def test_the_catalogue_has_the_twenty_kpis_of_the_specification(
     assert one.json()["inputs"][0] == {
         "name": "investment",
         "kind": "NON_NEGATIVE_AMOUNT",
-        "aggregation": "LATEST",
+        "aggregation": "SUM",  # the period's own investment, summed on roll-up (issue 14)
     }
+    assert "not a running total" in one.json()["description"]
     missing = await api.get("/catalogue/nope")
     assert missing.status_code == 404
     assert error_of(missing)["field"] == "code"

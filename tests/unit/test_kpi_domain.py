@@ -610,10 +610,13 @@ def test_comparators(comparator: Comparator, value: float, threshold: float, hol
         ("sla_compliance", 95.0, TargetStatus.MET),
         ("sla_compliance", 94.0, TargetStatus.AT_RISK),
         ("sla_compliance", 90.3, TargetStatus.AT_RISK),
+        ("sla_compliance", 90.25, TargetStatus.AT_RISK),  # the edge is inside the band
         ("sla_compliance", 90.2, TargetStatus.MISSED),
         # system_response_time <= 0.5: band 0.5 .. 0.525
         ("system_response_time", 0.5, TargetStatus.MET),
         ("system_response_time", 0.52, TargetStatus.AT_RISK),
+        ("system_response_time", 0.525, TargetStatus.AT_RISK),  # 0.525 - 0.5 > 0.025 in binary
+        ("system_response_time", 0.5251, TargetStatus.MISSED),
         ("system_response_time", 0.53, TargetStatus.MISSED),
         # process_errors <= 5: band 5 .. 5.25
         ("process_errors", 5.2, TargetStatus.AT_RISK),
@@ -629,6 +632,8 @@ def test_comparators(comparator: Comparator, value: float, threshold: float, hol
         ("operating_cost_reduction", 1.01, TargetStatus.MET),
         ("operating_cost_reduction", 1.0, TargetStatus.AT_RISK),
         ("operating_cost_reduction", 0.96, TargetStatus.AT_RISK),
+        ("operating_cost_reduction", 0.95, TargetStatus.AT_RISK),  # 1 - 0.95 > 0.05 in binary
+        ("operating_cost_reduction", 0.9499, TargetStatus.MISSED),
         ("operating_cost_reduction", 0.94, TargetStatus.MISSED),
         ("team_engagement", 48, TargetStatus.AT_RISK),
         ("team_engagement", 47, TargetStatus.MISSED),
@@ -807,40 +812,60 @@ def test_a_measurement_counts_in_the_bucket_of_its_start() -> None:
     assert point.start == utc(2024, 1, 1)
 
 
-def test_rollup_takes_the_latest_value_of_stock_inputs() -> None:
+def test_financial_kpis_roll_up_from_summed_inputs() -> None:
+    # Issue 14: October invested 1 000 and gained nothing, November invested 2 000 and gained
+    # 400. The quarter's ROI is 400 / 3 000 = 13.33 %, not November's 400 / 2 000 = 20 %.
     roi = CATALOGUE["integration_roi"]
     assert {s.name: s.aggregation for s in roi.inputs} == {
         "profit_delta": Aggregation.SUM,
-        "investment": Aggregation.LATEST,
+        "investment": Aggregation.SUM,
     }
-    measurements = [
-        day(20, {"profit_delta": 300, "investment": 12000}),
-        day(5, {"profit_delta": 200, "investment": 10000}),
+    months: list[MeasuredPeriod] = [
+        (utc(2026, 11, 1), utc(2026, 12, 1), {"profit_delta": 400, "investment": 2000}),
+        (utc(2026, 10, 1), utc(2026, 11, 1), {"profit_delta": 0, "investment": 1000}),
     ]
-    (point,) = rollup(roi, measurements, Grain.MONTH)
-    assert dict(point.inputs) == {"profit_delta": 500, "investment": 12000}
-    assert point.value == pytest.approx(500 / 12000 * 100)
-
-
-def test_payback_rolls_up_to_its_latest_estimate() -> None:
+    (point,) = rollup(roi, months, Grain.QUARTER)
+    assert dict(point.inputs) == {"profit_delta": 400, "investment": 3000}
+    assert point.value == pytest.approx(400 / 3000 * 100)
     payback = CATALOGUE["payback_period"]
     measurements = [
         day(1, {"investment": 10000, "monthly_profit_increase": 1000}),
-        day(2, {"investment": 10000, "monthly_profit_increase": 2500}),
+        day(2, {"investment": 2000, "monthly_profit_increase": 2000}),
     ]
     (point,) = rollup(payback, measurements, Grain.MONTH)
-    assert point.value == 4
+    assert point.value == 4  # 12 000 / 3 000, not the latest 2 000 / 2 000
+
+
+def test_their_descriptions_say_the_inputs_are_the_periods_own_amounts() -> None:
+    for code in ("integration_roi", "payback_period"):
+        description = CATALOGUE[code].description
+        assert description is not None
+        assert "period's own amounts" in description
+        assert "not a running total" in description
+    assert all(definition.description for definition in CATALOGUE.values())
 
 
 def test_between_equal_periods_the_last_given_is_latest() -> None:
-    roi = CATALOGUE["integration_roi"]
+    # No built-in input is LATEST any more; the aggregation itself still works.
+    stock = KpiDefinition(
+        code="stock_ratio",
+        name="stock ratio",
+        level=KpiLevel.FINANCIAL,
+        unit="ratio",
+        direction=Direction.NONE,
+        formula="flow / stock",
+        inputs=(
+            InputSpec("flow", InputKind.AMOUNT),
+            InputSpec("stock", InputKind.NON_NEGATIVE_AMOUNT, Aggregation.LATEST),
+        ),
+    )
     measurements = [
-        day(1, {"profit_delta": 1, "investment": 100}),
-        day(1, {"profit_delta": 1, "investment": 200}),
+        day(1, {"flow": 1, "stock": 100}),
+        day(1, {"flow": 1, "stock": 200}),
     ]
-    (point,) = rollup(roi, measurements, Grain.RECORDED)
-    assert point.inputs["investment"] == 200
-    assert point.inputs["profit_delta"] == 2
+    (point,) = rollup(stock, measurements, Grain.RECORDED)
+    assert point.inputs["stock"] == 200
+    assert point.inputs["flow"] == 2
 
 
 def test_rollup_requires_a_constant_satisfaction_scale() -> None:

@@ -97,12 +97,29 @@ def test_every_formula_on_the_scenario() -> None:
     assert profit(SCENARIO) == pytest.approx(13_625)
 
 
-def test_clients_deals_and_revenue_may_be_negative() -> None:
-    shrinking = replace(BASELINE, churn=150)  # 0.2 · 500 − 150 = −50 clients
-    assert clients(shrinking) == pytest.approx(-50)
-    assert revenue(shrinking) == pytest.approx(-12_500)
-    returning = replace(BASELINE, rt=4)  # returns of an earlier period: 3 − 4 = −1
-    assert deals(returning) == pytest.approx(-1)
+def test_churn_above_new_clients_and_returns_above_deals_are_refused() -> None:
+    # 0.2 · 500 − 150 would be −50 clients; 3 − 4 would be −1 deal per client; both together
+    # would have multiplied into a positive revenue.
+    with pytest.raises(ValidationFailed) as churn:
+        replace(BASELINE, churn=150)
+    assert churn.value.field == "churn"
+    assert "churn (150) may not exceed c · L" in churn.value.message
+    assert "(100)" in churn.value.message
+    with pytest.raises(ValidationFailed) as returns:
+        replace(BASELINE, rt=4)
+    assert returns.value.field == "rt"
+    assert "rt (4) may not exceed q1 (3)" in returns.value.message
+    with pytest.raises(ValidationFailed):
+        replace(BASELINE, churn=150, rt=4)
+
+
+def test_churn_equal_to_new_clients_and_returns_equal_to_deals_are_zero() -> None:
+    none_left = replace(BASELINE, churn=100, rt=3)
+    assert clients(none_left) == pytest.approx(0)
+    assert deals(none_left) == 0
+    assert revenue(none_left) == pytest.approx(0)
+    # c · L as written (0.3 · 100 = 30) even where its binary product rounds the other way.
+    assert clients(replace(BASELINE, reach=1000, c1=0.1, c=0.3, churn=30)) == pytest.approx(0)
 
 
 # ------------------------------------------------------------------------------------------
@@ -123,7 +140,7 @@ def test_conversions_are_fractions(code: str) -> None:
         replace(BASELINE, **{code: 1.01})
     assert caught.value.field == code
     assert getattr(replace(BASELINE, **{code: 1}), code) == 1
-    assert getattr(replace(BASELINE, **{code: 0}), code) == 0
+    assert getattr(replace(BASELINE, churn=0, **{code: 0}), code) == 0
 
 
 @pytest.mark.parametrize("code", INDICATOR_CODES)
@@ -250,12 +267,27 @@ def test_relative_contribution_is_none_when_the_baseline_breaks_even() -> None:
     assert item.relative is None
 
 
-def test_relative_contribution_keeps_its_sign_when_the_baseline_loses_money() -> None:
+def test_relative_contribution_is_none_when_the_baseline_loses_money() -> None:
+    # +1 000 against a loss of 2 000 is no readable percentage (it was "+50 %"; a change of
+    # +19 600 against a loss of 2 000 read "980 %").
     losing = replace(BASELINE, cogs=13_000)  # profit −2 000
     result = what_if(losing, replace(losing, cogs=12_000))  # +1 000
     (item,) = result.contributions
-    assert item.relative == pytest.approx(50)
+    assert item.absolute == pytest.approx(1_000)
+    assert item.relative is None
     assert item.favourable
+
+
+def test_a_one_indicator_combination_may_shrink_the_client_base() -> None:
+    # Scenario: reach 10 000 → 1 000 and churn 20 → 5 (valid: 0.2 · 50 = 10 ≥ 5). Reach alone
+    # against the baseline's churn of 20 gives 10 − 20 = −10 clients: revenue −2 500, profit
+    # −21 000, as the formulas say; only one factor of revenue can turn negative that way.
+    result = what_if(BASELINE, replace(BASELINE, reach=1_000, churn=5))
+    reach, churn = result.contributions
+    assert reach.profit_alone == pytest.approx(-2_500 - 17_000)
+    assert churn.profit_alone == pytest.approx(95 * 250 - 17_000)
+    assert not reach.favourable
+    assert churn.favourable
 
 
 def test_favourable_profit_is_the_baseline_when_nothing_improves() -> None:

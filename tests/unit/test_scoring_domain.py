@@ -48,6 +48,49 @@ def test_worked_example_advice() -> None:
     assert advice.external_influence == 5
 
 
+@pytest.mark.parametrize(
+    ("sh", "shown"),
+    [(54.25, 54.3), (60.25, 60.3), (67.35, 67.4), (54.249999999999996, 54.3), (54.24, 54.2),
+     (-54.25, -54.3), (-0.04, 0.0), (100.0, 100.0)],
+)  # fmt: skip
+def test_sh_is_shown_rounded_half_up_as_in_the_tables(sh: float, shown: float) -> None:
+    # Python's round() gives 54.2 and 60.2: the exact binary ties rounded to even.
+    assert domain.shown_sh(sh) == shown
+    criteria = dict.fromkeys(C, 0.0)
+    assert (
+        domain.Score(sh, domain.band_of(sh), domain.criterion_bands(criteria)).sh_rounded == shown
+    )
+
+
+def test_gains_are_rounded_and_ties_follow_the_order_of_the_criteria() -> None:
+    # U: 0.07 · (100 − 70) = 2.1 and R: 0.25 · (100 − 91.6) = 2.1000000000000014 in binary: the
+    # noise ranked R first. T: 0.13 · 30 = 3.9000000000000004 is shown as 3.9.
+    criteria = dict.fromkeys(C, 100.0) | {C.U: 70.0, C.R: 91.6, C.T: 70.0, C.E: 0.0}
+    advice = domain.advice(criteria, domain.DEFAULT_WEIGHTS)
+    assert [(g.criterion, g.gain) for g in advice.gains[:3]] == [
+        (C.T, 3.9), (C.U, 2.1), (C.R, 2.1),
+    ]  # fmt: skip
+    assert [g.criterion for g in advice.gains[3:]] == [C.I, C.C, C.L, C.S, C.M]
+    assert all(g.gain == 0 for g in advice.gains[3:])
+
+
+def test_derived_relevance_within_the_share_tolerance_is_clamped_to_100() -> None:
+    # Shares summing to 1 + 5e-10 (allowed: within 1e-9) with ratings of 100 give
+    # R = 100.00000005; it was refused as "criteria.R must be between 0 and 100".
+    engines = (Rated("A", 0.5000000005, 100), Rated("B", 0.5, 100))
+    assert domain.relevance(engines, ()) == 100.0
+    assert domain.relevance(engines, (Rated("X", 0.5, 100), Rated("Y", 0.5000000005, 100))) == 100.0
+    criteria, derived = domain.assemble_criteria(
+        {C.U: 70, C.I: 70, C.C: 50, C.T: 88, C.L: 75, C.S: 65, C.M: 70, C.E: 5},
+        None,
+        domain.RelevanceComponents(engines, ()),
+    )
+    assert criteria[C.R] == 100.0
+    assert derived == {C.R}
+    full = domain.interactivity((100, 0, 0, 0, 0, 0, 0), (50, 50, 0, 0, 0))
+    assert full == 100.0
+
+
 def test_default_weights_sum_to_one() -> None:
     assert math.fsum(domain.DEFAULT_WEIGHTS.values()) == pytest.approx(1.0, abs=1e-12)
     assert domain.check_weights({c.value: w for c, w in domain.DEFAULT_WEIGHTS.items()})
