@@ -724,7 +724,11 @@ class ScoringMutation:
         )
         return Shop.from_wire(answer)
 
-    @strawberry.mutation(description="Delete a shop and its assessments.")
+    @strawberry.mutation(
+        description="Delete a shop and its assessments; its risks, roadmap, KPI measurements "
+        "and targets follow in the risk and kpi services (stored before the answer, retried "
+        "until each accepts)."
+    )
     async def delete_shop(self, info: Info, id: strawberry.ID) -> DeletePayload:
         await info.context.clients.scoring.call(
             "DELETE", "/shops/{shop_id}", path={"shop_id": check_id(str(id))}
