@@ -350,19 +350,19 @@ class ProfitIndicatorsIn(WireModel):
 
     model_config = ConfigDict(strict=True)
 
-    reach: float
-    c1: float
-    c: float
-    churn: float
-    pu: float
-    d: float
-    q1: float
-    rt: float
-    capex: float
-    h: float
-    cogs: float
-    cac: float
-    crc: float
+    reach: Real
+    c1: Real
+    c: Real
+    churn: Real
+    pu: Real
+    d: Real
+    q1: Real
+    rt: Real
+    capex: Real
+    h: Real
+    cogs: Real
+    cac: Real
+    crc: Real
 
 
 class ProfitOut(WireModel):
@@ -417,8 +417,8 @@ class FinancialIn(WireModel):
 
     before: ProfitIndicatorsIn
     after: ProfitIndicatorsIn
-    investment: float
-    months: float
+    investment: Real
+    months: Real
 
 
 class KpiValue(WireModel):

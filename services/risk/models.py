@@ -18,11 +18,11 @@ from pydantic import (
     AwareDatetime,
     Field,
     Strict,
-    StrictInt,
     StringConstraints,
 )
 
 from services.risk.domain import (
+    MAX_LIKELIHOOD_STEP,
     RiskCategoryCode,
     RiskGroup,
     RiskLevel,
@@ -33,7 +33,7 @@ from services.risk.domain import (
 from services.risk.scale_fields import ImpactValue, LikelihoodValue
 from services.runtime.caller import Actor, OnBehalfOf
 from services.runtime.concurrency import ExpectedVersion
-from services.runtime.json_types import NOT_NULL, NULL_AS_EMPTY, Real
+from services.runtime.json_types import INTEGRAL, NOT_NULL, NULL_AS_EMPTY, Real
 from services.runtime.text import SINGLE_LINE, line, multi_line
 from services.runtime.wire import (
     LongText,
@@ -56,6 +56,8 @@ EventId = Annotated[
 RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,120}$")]
 Reason = Annotated[str, multi_line(strip=True, min_length=1, max_length=2000)]
 ActionText = Annotated[str, multi_line(strip=True, min_length=1, max_length=2000)]
+#: How far a breach raises a likelihood (the domain's bound, documented).
+LikelihoodStep = Annotated[int, Field(ge=1, le=MAX_LIKELIHOOD_STEP), INTEGRAL]
 #: A code a rule names (KPI, comparator, category): one line; the domain checks its value.
 RuleCode = Annotated[str, Strict(), StringConstraints(pattern=SINGLE_LINE)]
 
@@ -424,7 +426,7 @@ class RuleCreate(WireModel):
     comparator: RuleCode
     threshold: Real
     category: RuleCode
-    likelihood_step: StrictInt = 1
+    likelihood_step: LikelihoodStep = 1
     enabled: bool = True
 
 
@@ -435,7 +437,7 @@ class RuleUpdate(WireModel):
     comparator: Annotated[RuleCode | None, NOT_NULL] = None
     threshold: Annotated[Real | None, NOT_NULL] = None
     category: Annotated[RuleCode | None, NOT_NULL] = None
-    likelihood_step: Annotated[StrictInt | None, NOT_NULL] = None
+    likelihood_step: Annotated[LikelihoodStep | None, NOT_NULL] = None
     enabled: Annotated[bool | None, NOT_NULL] = None
 
 
