@@ -28,13 +28,14 @@ from gateway.graphiql.assets import (
 )
 from gateway.resilience import SERVICE_READY, CircuitBreaker, ResilienceSettings, RetryPolicy
 from gateway.schema import build_schema
-from gateway.security import csrf
-from gateway.security.gate import SecurityGate
+from gateway.security import csrf, request_json
+from gateway.security.gate import SecurityGate, invalid_request, refusal
 from gateway.security.persisted_queries import PersistedQueryStore
 from gateway.security.rate_limit import RateLimit
 from services.runtime import mongo
 from services.runtime.api_keys import ApiKeyStore
 from services.runtime.app import build_app
+from services.runtime.errors import ErrorCode, ValidationFailed
 from services.runtime.service_tokens import tokens_from
 from services.runtime.settings import IntegraSettings
 
@@ -58,6 +59,10 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
             return missing_assets_page()
         return HTMLResponse(ide_page())
 
+    def decode_json(self, data: str | bytes) -> object:
+        """The request's JSON, refused when nested too deeply (:mod:`request_json`)."""
+        return request_json.decode(data)
+
     def parse_json(self, data: str | bytes) -> object:
         """The request's JSON; a body that is neither an object nor a list (``null``, ``42``)
         is a 400, not a crash of the view (found by the hostile-input suite)."""
@@ -65,6 +70,24 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "the request body must be a JSON object")
         return parsed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's view, with its HTTP refusals (malformed JSON, batching, a missing
+        query) in the GraphQL error shape with a stable code instead of plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as error:
+            code = http_refusal_code(error.status_code)
+            at: dict[str, str] = (
+                {"field": "body"} if code == ErrorCode.VALIDATION_ERROR.value else {}
+            )
+            response = refusal(error.status_code, code, error.reason, None, **at)
+        except ValidationFailed as error:
+            response = invalid_request(error)
+        await response(scope, receive, send)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -74,6 +97,13 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
 
 
 log = logging.getLogger("integra.gateway")
+
+
+def http_refusal_code(status: int) -> str:
+    """The stable code of an HTTP-level refusal of the GraphQL view (a 400: the request's
+    fault, as a service's malformed body is a VALIDATION_ERROR)."""
+    codes = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}
+    return codes.get(status, ErrorCode.VALIDATION_ERROR).value
 
 
 def cors(app: ASGIApp, origins: list[str]) -> ASGIApp:

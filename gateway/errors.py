@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 
-from graphql import ExecutionResult, GraphQLError
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from gateway.security.limits import limit_code, without_suggestions
@@ -70,22 +70,27 @@ class ErrorCodesAndMetrics(SchemaExtension):
     """Strip "Did you mean ...?" from validation messages (set when introspection is off)."""
 
     def on_operation(self) -> Iterator[None]:
-        """Time the operation; afterwards code its errors and record the outcome."""
+        """Time the operation; afterwards code its errors and record the outcome.
+
+        Strawberry hands execution errors over twice (in the result and as the context's
+        ``pre_execution_errors``): each error is coded, and an unexpected one logged, once.
+        """
         started = time.perf_counter()
         yield
         context = self.execution_context
         result = context.result
-        errors: list[GraphQLError] = []
-        if isinstance(result, ExecutionResult) or hasattr(result, "errors"):
-            errors = list(getattr(result, "errors", None) or [])
-            if errors:
-                hide = self.hide_suggestions
-                result.errors = [coded(e, hide) for e in errors]  # type: ignore[union-attr]
+        once: dict[int, GraphQLError] = {}
+
+        def code_once(error: GraphQLError) -> GraphQLError:
+            if id(error) not in once:
+                once[id(error)] = coded(error, self.hide_suggestions)
+            return once[id(error)]
+
+        if getattr(result, "errors", None):
+            result.errors = [code_once(e) for e in result.errors]  # type: ignore[union-attr]
         if context.pre_execution_errors:
-            context.pre_execution_errors = [
-                coded(e, self.hide_suggestions) for e in context.pre_execution_errors
-            ]
-            errors.extend(context.pre_execution_errors)
+            context.pre_execution_errors = [code_once(e) for e in context.pre_execution_errors]
+        errors = list(once.values())
         data = getattr(result, "data", None)
         outcome = "success" if not errors else ("partial" if data else "error")
         try:

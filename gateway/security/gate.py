@@ -31,7 +31,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.security import csrf
+from gateway.security import csrf, request_json
 from gateway.security.persisted_queries import (
     NOT_FOUND_CODE,
     NOT_FOUND_MESSAGE,
@@ -66,7 +66,8 @@ def refusal(
     )
 
 
-def _invalid_request(error: ValidationFailed) -> Response:
+def invalid_request(error: ValidationFailed) -> Response:
+    """A request refused before GraphQL ran, HTTP 400 with the error's code and field."""
     if error.field is None:
         return refusal(400, error.code.value, error.message)
     return refusal(400, error.code.value, error.message, field=error.field)
@@ -140,7 +141,7 @@ class SecurityGate:
                     scope, receive, method, params, headers
                 )
         except ValidationFailed as error:  # not a body too large: the boundary's 413
-            response = _invalid_request(error)
+            response = invalid_request(error)
         except ConnectionFailure as error:  # the gateway's database (API keys, APQ)
             log.warning("gateway database unavailable: %s", error)
             principal = None
@@ -190,7 +191,7 @@ class SecurityGate:
         if method == "GET":
             raw = params.get("extensions")
             try:
-                data: object = {"extensions": json.loads(raw) if raw else None}
+                data: object = {"extensions": request_json.decode(raw) if raw else None}
             except ValueError:
                 return scope, receive, None  # Strawberry answers the malformed parameter
             if "query" in params:
@@ -201,7 +202,7 @@ class SecurityGate:
             body = await _read_body(receive)
             receive = _replay(body, receive)
             try:
-                data = json.loads(body)
+                data = request_json.decode(body)
             except ValueError:
                 return scope, receive, None
         if not isinstance(data, dict):

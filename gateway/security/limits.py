@@ -24,6 +24,7 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 
+from gateway.security.input_checks import FiniteFloatLiterals, VariablesAreText
 from services.runtime.settings import IntegraSettings
 
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
@@ -74,7 +75,8 @@ each time, and never persisted by APQ: the caches hold at most 256 × 16 KiB of 
 
 
 def limit_rules(settings: IntegraSettings) -> tuple[type[ASTValidationRule], ...]:
-    """The validation rules of ``settings``' depth, alias and introspection limits.
+    """The validation rules of ``settings``' depth, alias and introspection limits, and the
+    finiteness of Float literals.
 
     Built once per schema: Strawberry's limiter extensions create a new rule class on every
     request, which would make every request's validation-cache key new.
@@ -82,6 +84,7 @@ def limit_rules(settings: IntegraSettings) -> tuple[type[ASTValidationRule], ...
     rules: list[type[ASTValidationRule]] = [
         query_depth_limiter.create_validator(settings.max_query_depth, None),
         max_aliases.create_validator(settings.max_aliases),
+        FiniteFloatLiterals,
     ]
     if not settings.introspection_enabled:
         rules.append(NoIntrospection)
@@ -90,7 +93,8 @@ def limit_rules(settings: IntegraSettings) -> tuple[type[ASTValidationRule], ...
 
 def limit_extensions(settings: IntegraSettings) -> list[type[SchemaExtension]]:
     """The document limits (and the introspection switch) of ``settings`` as extensions, with
-    per-process caches of parsed and validated documents.
+    per-process caches of parsed and validated documents, and the check of the variables'
+    text (:mod:`gateway.security.input_checks`).
 
     The validation cache is keyed by (schema, document, rules); the rules are the same objects
     for every request of a schema and the role check runs at execution, per caller, so a
@@ -117,7 +121,7 @@ def limit_extensions(settings: IntegraSettings) -> list[type[SchemaExtension]]:
             else:
                 yield
 
-    return [TokenLimit, DocumentLimits, CachedParse, CachedValidation]
+    return [TokenLimit, DocumentLimits, CachedParse, CachedValidation, VariablesAreText]
 
 
 _cached_parse = lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(parse)

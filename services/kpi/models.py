@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import ConfigDict, Field, JsonValue
 
 from services.kpi.domain import (
     Aggregation,
@@ -23,6 +23,8 @@ from services.kpi.domain import (
     TargetStatus,
 )
 from services.runtime.caller import Actor
+from services.runtime.json_types import Real
+from services.runtime.text import line, multi_line
 from services.runtime.wire import (
     LongText,
     PageQuery,
@@ -32,9 +34,11 @@ from services.runtime.wire import (
     WireModel,
 )
 
-KpiCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+KpiCode = Annotated[str, line(min_length=1, max_length=64)]
 """A KPI code as a request names it (checked against the catalogue by the service)."""
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Reason = Annotated[str, multi_line(strip=True, min_length=1, max_length=1000)]
+InputName = Annotated[str, line(max_length=64)]
+"""The name of a measurement's or a custom KPI's input."""
 
 MAX_INPUTS = 50
 """The most inputs a measurement or a custom KPI may carry."""
@@ -56,14 +60,14 @@ class TargetSpec(WireModel):
     """A threshold: the value should satisfy ``value <comparator> threshold``."""
 
     comparator: Comparator
-    value: float
+    value: Real
 
 
 class PartRule(WireModel):
     """ "A part may not exceed its whole": ``part ≤ whole`` (``whole`` is a formula)."""
 
-    part: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    whole: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    part: Annotated[str, line(min_length=1, max_length=64)]
+    whole: Annotated[str, line(min_length=1, max_length=500)]
 
 
 class KpiOut(WireModel):
@@ -106,14 +110,12 @@ class CustomKpiCreate(WireModel):
     """A user's KPI: a formula in the safe expression language over declared inputs."""
 
     code: KpiCode
-    name: str
+    name: Annotated[str, line()]
     level: KpiLevel
-    unit: str
+    unit: Annotated[str, line()]
     direction: Direction
     formula: LongText
-    inputs: dict[Annotated[str, StringConstraints(max_length=64)], InputKind] = Field(
-        max_length=MAX_INPUTS
-    )
+    inputs: dict[InputName, InputKind] = Field(max_length=MAX_INPUTS)
     default_target: TargetSpec | None = None
     parts: list[PartRule] = Field(default_factory=list, max_length=MAX_INPUTS)
 
@@ -132,9 +134,7 @@ class MeasurementCreate(WireModel):
     kpi_code: KpiCode
     period_start: WireDateTime
     period_end: WireDateTime
-    inputs: dict[Annotated[str, StringConstraints(max_length=64)], JsonValue] = Field(
-        max_length=MAX_INPUTS
-    )
+    inputs: dict[InputName, JsonValue] = Field(max_length=MAX_INPUTS)
     source: MeasurementSource = MeasurementSource.MANUAL
     replace: bool = False
     reason: Reason | None = None
@@ -286,7 +286,7 @@ class TargetPut(WireModel):
     """A shop's target for a KPI, optionally in force only during ``[periodStart, periodEnd)``."""
 
     comparator: Comparator
-    value: float
+    value: Real
     period_start: WireDateTime | None = None
     period_end: WireDateTime | None = None
 
@@ -374,19 +374,19 @@ class ProfitIndicatorsIn(WireModel):
 
     model_config = ConfigDict(strict=True)
 
-    reach: float
-    c1: float
-    c: float
-    churn: float
-    pu: float
-    d: float
-    q1: float
-    rt: float
-    capex: float
-    h: float
-    cogs: float
-    cac: float
-    crc: float
+    reach: Real
+    c1: Real
+    c: Real
+    churn: Real
+    pu: Real
+    d: Real
+    q1: Real
+    rt: Real
+    capex: Real
+    h: Real
+    cogs: Real
+    cac: Real
+    crc: Real
 
 
 class ProfitOut(WireModel):
@@ -444,10 +444,10 @@ class FinancialIn(WireModel):
 
     before: ProfitIndicatorsIn
     after: ProfitIndicatorsIn
-    investment: float = Field(
+    investment: Real = Field(
         description="The amount invested in the period (> 0), not a running total"
     )
-    months: float
+    months: Real
 
 
 class KpiValue(WireModel):

@@ -14,9 +14,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StrictInt, StrictStr, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
 from services.risk.domain import (
+    MAX_LIKELIHOOD_STEP,
     RiskCategoryCode,
     RiskGroup,
     RiskLevel,
@@ -24,8 +30,11 @@ from services.risk.domain import (
     StageCode,
     StageStatus,
 )
+from services.risk.scale_fields import ImpactValue, LikelihoodValue
 from services.runtime.caller import Actor, OnBehalfOf
 from services.runtime.concurrency import ExpectedVersion
+from services.runtime.json_types import INTEGRAL, NOT_NULL, NULL_AS_EMPTY, Real
+from services.runtime.text import SINGLE_LINE, line, multi_line
 from services.runtime.wire import (
     LongText,
     PageQuery,
@@ -38,14 +47,21 @@ from services.runtime.wire import (
 
 #: Idempotency key of an event (a KPI measurement id, ``slip:<shop>:<stage>``, ...).
 EventId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^\S+$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\s\x00-\x1f\x7f-\x9f]+$"
+    ),
 ]
 #: A rule id: built-in ones read ``default-<kpi>-<category>``, custom ones are record ids.
 RuleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,120}$")]
-#: 1–5 or the scale's code; the domain decides whether it is valid.
-ScaleValue = StrictInt | StrictStr
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-ActionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reason = Annotated[str, multi_line(strip=True, min_length=1, max_length=2000)]
+ActionText = Annotated[str, multi_line(strip=True, min_length=1, max_length=2000)]
+#: How far a breach raises a likelihood (the domain's bound, documented).
+LikelihoodStep = Annotated[int, Field(ge=1, le=MAX_LIKELIHOOD_STEP), INTEGRAL]
+#: A code a rule names (KPI, comparator, category): one line; the domain checks its value.
+RuleCode = Annotated[str, Strict(), StringConstraints(pattern=SINGLE_LINE)]
+
+
 MAX_BATCH = 100
 
 
@@ -135,8 +151,8 @@ class AssessmentIn(WireModel):
     """A likelihood × impact assessment; each 1–5 or its code. A missing impact defaults to
     the category's default (inherent) or to the inherent impact (residual)."""
 
-    likelihood: ScaleValue
-    impact: ScaleValue | None = None
+    likelihood: LikelihoodValue
+    impact: ImpactValue | None = None
 
 
 class AssessmentOut(WireModel):
@@ -156,7 +172,7 @@ class RiskCreate(WireModel):
     shop_id: ScopeId
     category: RiskCategoryCode
     title: ShortText
-    description: LongText = ""
+    description: Annotated[LongText, NULL_AS_EMPTY] = ""
     owner: ShortText
     inherent: AssessmentIn
     residual: AssessmentIn | None = None
@@ -168,10 +184,10 @@ class RiskCreate(WireModel):
 class RiskUpdate(WireModel):
     """Fields to change; an explicit ``null`` clears ``residual`` or ``nextReviewAt``."""
 
-    title: ShortText | None = None
-    description: LongText | None = None
-    owner: ShortText | None = None
-    inherent: AssessmentIn | None = None
+    title: Annotated[ShortText | None, NOT_NULL] = None
+    description: Annotated[LongText | None, NOT_NULL] = None
+    owner: Annotated[ShortText | None, NOT_NULL] = None
+    inherent: Annotated[AssessmentIn | None, NOT_NULL] = None
     residual: AssessmentIn | None = None
     next_review_at: WireDate | None = None
     on_behalf_of: OnBehalfOf = None
@@ -201,10 +217,10 @@ class ActionCreate(WireModel):
 class ActionUpdate(WireModel):
     """Fields of a mitigation action to change; ``done: true`` completes it."""
 
-    text: ActionText | None = None
+    text: Annotated[ActionText | None, NOT_NULL] = None
     owner: ShortText | None = None
     due_at: WireDate | None = None
-    done: bool | None = None
+    done: Annotated[bool | None, NOT_NULL] = None
     on_behalf_of: OnBehalfOf = None
     reason: Reason | None = None
     expected_version: ExpectedVersion | None = None
@@ -406,23 +422,23 @@ class Overdue(WireModel):
 class RuleCreate(WireModel):
     """A custom monitoring rule; values are checked by the domain."""
 
-    kpi_code: StrictStr
-    comparator: StrictStr
-    threshold: float
-    category: StrictStr
-    likelihood_step: StrictInt = 1
+    kpi_code: RuleCode
+    comparator: RuleCode
+    threshold: Real
+    category: RuleCode
+    likelihood_step: LikelihoodStep = 1
     enabled: bool = True
 
 
 class RuleUpdate(WireModel):
     """Fields of a rule to change (built-in rules are editable too)."""
 
-    kpi_code: StrictStr | None = None
-    comparator: StrictStr | None = None
-    threshold: float | None = None
-    category: StrictStr | None = None
-    likelihood_step: StrictInt | None = None
-    enabled: bool | None = None
+    kpi_code: Annotated[RuleCode | None, NOT_NULL] = None
+    comparator: Annotated[RuleCode | None, NOT_NULL] = None
+    threshold: Annotated[Real | None, NOT_NULL] = None
+    category: Annotated[RuleCode | None, NOT_NULL] = None
+    likelihood_step: Annotated[LikelihoodStep | None, NOT_NULL] = None
+    enabled: Annotated[bool | None, NOT_NULL] = None
 
 
 class Rule(WireModel):
@@ -450,8 +466,8 @@ class KpiMeasurementEvent(WireModel):
 
     event_id: EventId
     shop_id: ScopeId
-    kpi_code: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    value: float
+    kpi_code: Annotated[str, line(min_length=1, max_length=100)]
+    value: Real
     measured_at: AwareDatetime
 
 

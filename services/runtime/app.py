@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from pymongo import AsyncMongoClient
@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 
 from services.runtime import mongo
 from services.runtime.api_keys import ApiKeyStore
@@ -179,12 +179,47 @@ def health_routes(
 
 
 async def http_error(_: Request, exc: Exception) -> Response:
-    """Routing errors (unknown path 404, wrong method 405) in the JSON error model."""
+    """Routing errors (unknown path 404, wrong method 405) in the JSON error model; a 405
+    keeps the ``Allow`` header the router gave it."""
     assert isinstance(exc, HTTPException)
-    code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.VALIDATION_ERROR
-    response = error_response(IntegraError(code, str(exc.detail), "path"))
+    code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
+        exc.status_code, ErrorCode.VALIDATION_ERROR
+    )
+    field = "method" if code is ErrorCode.METHOD_NOT_ALLOWED else "path"
+    response = error_response(IntegraError(code, str(exc.detail), field))
     response.status_code = exc.status_code
+    response.headers.update(exc.headers or {})
     return response
+
+
+def routing_errors(
+    routes: Sequence[BaseRoute],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """:func:`http_error` whose 405 allows every method of ``routes`` at the path (RFC 9110):
+    the router names only the first route that matched the path, and each method of a path is
+    a route of its own."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            allowed = sorted(
+                {
+                    method
+                    for route in routes
+                    if isinstance(route, Route)
+                    and route.methods
+                    and route.matches(request.scope)[0] is not Match.NONE
+                    for method in route.methods
+                }
+            )
+            exc = HTTPException(
+                405,
+                f"{request.method} is not allowed here; allowed: {', '.join(allowed)}",
+                {"Allow": ", ".join(allowed)},
+            )
+        return await http_error(request, exc)
+
+    return handler
 
 
 def build_app(
@@ -221,7 +256,7 @@ def build_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={HTTPException: routing_errors(routes)},
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(

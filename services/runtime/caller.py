@@ -13,13 +13,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from services.runtime.auth import Principal, Role
 from services.runtime.errors import ErrorCode, IntegraError
+from services.runtime.text import line
 
 OnBehalfOf = Annotated[
-    Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None,
+    Annotated[str, line(strip=True, min_length=1, max_length=200)] | None,
     Field(
         # The free-text names of before (changedBy, assessor) are accepted as this field.
         validation_alias=AliasChoices("onBehalfOf", "on_behalf_of", "changedBy", "assessor"),

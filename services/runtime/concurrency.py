@@ -13,15 +13,17 @@ import asyncio
 import random
 from typing import Annotated
 
-from pydantic import Field, StrictInt
+from pydantic import Field
 
 from services.runtime.backoff import backoff_delay
 from services.runtime.errors import Conflict
+from services.runtime.json_types import INTEGRAL
 
 FIELD = "expectedVersion"
 
-#: The version a writer read; the change applies only if the record still has it.
-ExpectedVersion = Annotated[StrictInt, Field(ge=0, le=2**53)]
+#: The version a writer read; the change applies only if the record still has it. A JSON
+#: integer (``2.0`` too, as JSON Schema says), never a boolean or text.
+ExpectedVersion = Annotated[int, Field(ge=0, le=2**53), INTEGRAL]
 
 
 def check_version(what: str, ident: str, stored: int, expected: int | None) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 from pymongo.monitoring import (
@@ -98,3 +102,22 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
     except PyMongoError:
         return False
     return True
+
+
+async def replace_fields(
+    collection: AsyncCollection[Any],
+    guard: Mapping[str, Any],
+    current: Mapping[str, Any],
+    fields: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    """Write ``current`` with ``fields`` changed, as a whole replacement of the document
+    ``guard`` matches; the document as written, or ``None`` when ``guard`` matched nothing.
+
+    A replacement, not ``$set``: nx-27017 stores a date written by ``$set`` (``updated_at``)
+    as a string, which reads back without its time zone; a replaced document keeps its dates.
+    """
+    replacement = {k: v for k, v in {**current, **fields}.items() if k != "_id"}
+    result = await collection.replace_one(dict(guard), replacement)
+    if result.matched_count == 0:
+        return None
+    return {"_id": current["_id"], **replacement}

@@ -202,6 +202,8 @@ class _Schemas:
         by_key, defs = TypeAdapter.json_schemas(inputs, by_alias=True, ref_template=REF_TEMPLATE)
         self._resolved = {key: schema for (key, _), schema in by_key.items()}
         self.components = dict(defs.get("$defs", {}))
+        for component in self.components.values():
+            _drop_null_defaults(component)
 
     def get(self, key: str, mode: str) -> JsonObject:
         """The schema registered under ``key`` and ``mode``."""
@@ -213,6 +215,21 @@ class _Schemas:
         if isinstance(ref, str):
             return dict(self.components[ref.rsplit("/", 1)[-1]])
         return schema
+
+
+def _allows_null(schema: JsonObject) -> bool:
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    return any(_allows_null(option) for option in schema.get("anyOf", []))
+
+
+def _drop_null_defaults(schema: JsonObject) -> None:
+    """Leave out ``default: null`` of a property that may be omitted but not null (see
+    :data:`services.runtime.json_types.NOT_NULL`): the document never shows a refused value."""
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None and not _allows_null(prop):
+            del prop["default"]
 
 
 def _without_null(schema: JsonObject) -> JsonObject:

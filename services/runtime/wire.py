@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
@@ -17,6 +18,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
+from services.runtime.text import SURROGATE_RULE, TEXT_RULES, line, lone_surrogate_path, multi_line
 
 Model = TypeVar("Model", bound=BaseModel)
 Item = TypeVar("Item")
@@ -25,9 +27,10 @@ Item = TypeVar("Item")
 # before it reaches a query and a MongoDB operator can never pass for one.
 ID_PATTERN = r"^[0-9a-f]{24}$"
 RecordId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-# Free text fields: bounded so that oversized input is rejected with a clear error.
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=5000)]
+# Free text fields: bounded so that oversized input is rejected with a clear error; no control
+# characters (services.runtime.text), but tab and newline in long texts.
+ShortText = Annotated[str, line(strip=True, min_length=1, max_length=200)]
+LongText = Annotated[str, multi_line(max_length=5000)]
 
 
 def wire_alias(name: str) -> str:
@@ -75,7 +78,22 @@ def validation_error(error: ValidationError) -> IntegraError:
         return IntegraError(ErrorCode.VALIDATION_ERROR, "request body is not valid JSON", "body")
     location = tuple(part for part in first["loc"] if part != "body")
     path = field_path(location)
-    return ValidationFailed(path, f"{path}: {first['msg']}")
+    rule: str | None = None
+    if first["type"] == "string_pattern_mismatch":
+        rule = TEXT_RULES.get((first.get("ctx") or {}).get("pattern", ""))
+    elif first["type"] == "string_unicode":
+        rule = SURROGATE_RULE
+    return ValidationFailed(path, f"{path}: {rule or first['msg']}")
+
+
+def _surrogate_error(data: bytes | str) -> IntegraError | None:
+    """The error naming the field of a lone surrogate in a JSON body pydantic refused as
+    invalid JSON (Python's decoder reads it, so the path can be found)."""
+    try:
+        path = lone_surrogate_path(json.loads(data))
+    except (ValueError, RecursionError):
+        return None
+    return None if path is None else ValidationFailed(path, f"{path}: {SURROGATE_RULE}")
 
 
 def parse(model: type[Model], data: object) -> Model:
@@ -85,7 +103,11 @@ def parse(model: type[Model], data: object) -> Model:
             return model.model_validate_json(data)
         return model.model_validate(data)
     except ValidationError as error:
-        raise validation_error(error) from None
+        invalid_json = error.errors(include_url=False)[0]["type"] == "json_invalid"
+        surrogate = (
+            _surrogate_error(data) if invalid_json and isinstance(data, bytes | str) else None
+        )
+        raise (surrogate or validation_error(error)) from None
 
 
 _ID_RE = re.compile(ID_PATTERN)

@@ -10,10 +10,19 @@ from pydantic import AnyHttpUrl, BeforeValidator, Field, StringConstraints, fiel
 
 from services.runtime.caller import Actor, OnBehalfOf
 from services.runtime.concurrency import ExpectedVersion
+from services.runtime.json_types import NOT_NULL, Real
+from services.runtime.text import line
 from services.runtime.wire import LongText, Page, PageQuery, RecordId, ShortText, WireModel
 from services.scoring.domain import Band, Criterion
 
-Score100 = Annotated[float, Field(ge=0, le=100)]
+Score100 = Annotated[Real, Field(ge=0, le=100)]
+Weight = Annotated[Real, Field(ge=0, le=1)]
+"""A weight of a profile: 0–1 (the eight sum to 1, which the domain checks)."""
+Share = Annotated[Real, Field(ge=0, le=1)]
+"""A search engine's or catalogue's share: 0–1 (the shares sum to 1, checked by the domain)."""
+Points = Annotated[Real, Field(ge=0, le=100)]
+"""An interactive element's points (each sum at most 100, checked by the domain)."""
+Segment = Annotated[str, line(strip=True, max_length=200)]
 ProfileName = Annotated[
     str,
     BeforeValidator(lambda value: value.strip().lower() if isinstance(value, str) else value),
@@ -28,7 +37,7 @@ class ShopCreate(WireModel):
 
     name: ShortText
     url: AnyHttpUrl | None = Field(default=None)
-    segment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    segment: Segment | None = None
 
     @field_validator("url")
     @classmethod
@@ -41,9 +50,9 @@ class ShopCreate(WireModel):
 class ShopUpdate(WireModel):
     """Fields to change; an explicit ``null`` clears ``url`` or ``segment``."""
 
-    name: ShortText | None = None
+    name: Annotated[ShortText | None, NOT_NULL] = None
     url: AnyHttpUrl | None = None
-    segment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    segment: Segment | None = None
     expected_version: ExpectedVersion | None = None
 
 
@@ -116,14 +125,14 @@ class ShopIdsQuery(WireModel):
 class Weights(WireModel):
     """The eight weights of a profile (``E`` is always subtracted with weight 1)."""
 
-    U: float
-    I: float  # noqa: E741
-    R: float
-    C: float
-    T: float
-    L: float
-    S: float
-    M: float
+    U: Weight
+    I: Weight  # noqa: E741
+    R: Weight
+    C: Weight
+    T: Weight
+    L: Weight
+    S: Weight
+    M: Weight
 
 
 class ProfileCreate(WireModel):
@@ -173,16 +182,16 @@ class CriteriaInput(WireModel):
 class InteractivityInput(WireModel):
     """Points of the 7 product and 5 communicative interactive elements."""
 
-    product: list[float] = Field(max_length=50)
-    communicative: list[float] = Field(max_length=50)
+    product: list[Points] = Field(max_length=50)
+    communicative: list[Points] = Field(max_length=50)
 
 
 class RatedInput(WireModel):
     """A search engine or catalogue: its share and the store's rating in it."""
 
     name: ShortText
-    share: float
-    rating: float
+    share: Share
+    rating: Score100
 
 
 class RelevanceInput(WireModel):

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -31,7 +31,7 @@ from services.runtime.caller import current_actor
 from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
-from services.runtime.mongo import BATCH_READ_SIZE
+from services.runtime.mongo import BATCH_READ_SIZE, replace_fields
 from services.scoring import domain
 
 Document = dict[str, Any]
@@ -299,16 +299,16 @@ class ScoreStore:
     async def update_profile(
         self, name: str, description: str | None, weights: Mapping[str, float]
     ) -> Document:
-        """Replace a custom profile's weights; the built-in profile cannot change."""
-        doc = await self.profiles.find_one_and_update(
-            {"_id": name, "built_in": False},
-            {"$set": {"description": description, "weights": dict(weights), "updated_at": now()}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is None:
+        """Replace a custom profile's weights (by :func:`replace_fields`, so ``updated_at``
+        keeps its time zone); the built-in profile cannot change."""
+        guard = {"_id": name, "built_in": False}
+        current = await self.profiles.find_one(guard)
+        changes = {"description": description, "weights": dict(weights), "updated_at": now()}
+        written = current and await replace_fields(self.profiles, guard, current, changes)
+        if not written:
             await self._refuse_built_in(name)
             raise NotFound("weight profile", name, "name")
-        return doc
+        return written
 
     async def delete_profile(self, name: str) -> None:
         """Delete a custom profile; past assessments keep the weights they recorded."""
