@@ -35,27 +35,34 @@ def create_stack_app(settings: IntegraSettings) -> Starlette:
     """
     if settings.service_token_key is None:
         settings = settings.model_copy(update={"service_token_key": SecretStr(generate_key())})
+    scoring = ScoringService(settings)
+    scoring_app = build_app(scoring, settings, manage_lifecycle=False)
+    scoring_transport = httpx.ASGITransport(app=scoring_app)
     risk = RiskService(settings)
     risk_app = build_app(risk, settings, manage_lifecycle=False)
     risk_transport = httpx.ASGITransport(app=risk_app)
-    # kpi delivers breach events to risk, scoring shop deletions to both, over the same
-    # contract, in process.
-    kpi = KpiService(settings, risk_transport=risk_transport, risk_base_url="http://risk")
+    # Over the same contracts, in process: kpi delivers breach events to risk and reads the
+    # shops of scoring; scoring delivers shop deletions to risk and kpi.
+    kpi = KpiService(
+        settings,
+        risk_transport=risk_transport,
+        risk_base_url="http://risk",
+        scoring_transport=scoring_transport,
+        scoring_base_url="http://scoring",
+    )
     kpi_app = build_app(kpi, settings, manage_lifecycle=False)
     kpi_transport = httpx.ASGITransport(app=kpi_app)
-    receivers = {
-        "risk": Receiver("http://risk", risk_transport),
-        "kpi": Receiver("http://kpi", kpi_transport),
-    }
-    scoring = ScoringService(settings, receivers=receivers)
+    risk.ask_kpi_codes_of("http://kpi", kpi_transport)
+    scoring.deliver_deletions_to(
+        {
+            "risk": Receiver("http://risk", risk_transport),
+            "kpi": Receiver("http://kpi", kpi_transport),
+        }
+    )
     services: list[Component] = [scoring, risk, kpi]
-    service_apps = {
-        scoring.name: build_app(scoring, settings, manage_lifecycle=False),
-        risk.name: risk_app,
-        kpi.name: kpi_app,
-    }
+    service_apps = {scoring.name: scoring_app, risk.name: risk_app, kpi.name: kpi_app}
     transports: dict[str, httpx.AsyncBaseTransport] = {
-        scoring.name: httpx.ASGITransport(app=service_apps[scoring.name]),
+        scoring.name: scoring_transport,
         risk.name: risk_transport,
         kpi.name: kpi_transport,
     }

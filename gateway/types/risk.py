@@ -878,14 +878,21 @@ class RiskMutation:
         )
         return MonitoringRule.from_wire(answer)
 
-    @strawberry.mutation(description="Delete a custom monitoring rule (built-in: disable it).")
+    @strawberry.mutation(
+        description="Delete a custom monitoring rule. A built-in rule cannot be deleted "
+        "(CONFLICT): disable it with updateMonitoringRule(input: {enabled: false})."
+    )
     async def delete_monitoring_rule(self, info: Info, id: strawberry.ID) -> DeletePayload:
         await info.context.clients.risk.call(
             "DELETE", "/rules/{rule_id}", path={"rule_id": str(id)}
         )
         return DeletePayload(id=id, deleted=True)
 
-    @strawberry.mutation(description="Change a roadmap stage; a slipping stage escalates.")
+    @strawberry.mutation(
+        description="Change a roadmap stage; a slipping stage escalates. Starting a stage "
+        "without actualStart, or finishing it (DONE) without actualEnd, records today; actual "
+        "dates may not lie in the future (VALIDATION_ERROR)."
+    )
     async def update_roadmap_stage(
         self, info: Info, shop_id: strawberry.ID, stage: StageCode, input: UpdateRoadmapStageInput
     ) -> Roadmap:

@@ -29,6 +29,7 @@ from services.kpi.platform import (
 )
 from services.kpi.platform_recorder import PlatformRecorder
 from services.kpi.routes import kpi_routes
+from services.kpi.shops import ShopDirectory
 from services.kpi.store import KpiStore
 from services.runtime.app import MongoComponent, build_app
 from services.runtime.mongo import Document
@@ -126,7 +127,8 @@ class KpiService(MongoComponent):
 
     ``risk_transport`` and ``risk_base_url`` say how the outbox reaches the risk service: an
     in-process ASGI transport in the one-process stack, the network (``settings.risk_url``)
-    otherwise.
+    otherwise; ``scoring_transport`` and ``scoring_base_url`` likewise how the no-data monitor
+    reads the shops that were never measured (``settings.scoring_url``).
     """
 
     name = "kpi"
@@ -138,6 +140,8 @@ class KpiService(MongoComponent):
         risk_transport: httpx.AsyncBaseTransport | None = None,
         risk_base_url: str | None = None,
         options: KpiOptions | None = None,
+        scoring_transport: httpx.AsyncBaseTransport | None = None,
+        scoring_base_url: str | None = None,
     ) -> None:
         super().__init__(settings)
         self.options = options or KpiOptions.from_settings(KpiSettings())
@@ -150,8 +154,14 @@ class KpiService(MongoComponent):
             self.options.dispatcher,
             tokens=self.service_tokens,
         )
+        shops = ShopDirectory(
+            scoring_base_url or str(settings.scoring_url),
+            scoring_transport,
+            self.service_tokens,
+            self.options.dispatcher.timeout,
+        )
         self.no_data = NoDataMonitor(
-            lambda: self.store, self.dispatcher.notify, self.options.no_data_interval
+            lambda: self.store, self.dispatcher.notify, self.options.no_data_interval, shops=shops
         )
         self.recorder = PlatformRecorder(
             lambda: self.store,

@@ -480,6 +480,7 @@ class BreachEvent(WireModel):
     monitoring rules to it, idempotently by ``eventId``."""
 
     event_id: str
+    measurement_id: str
     shop_id: str
     kpi_code: str
     value: float
@@ -487,11 +488,13 @@ class BreachEvent(WireModel):
 
 
 class NoDataEvent(WireModel):
-    """A scope without a measurement for 30 days, sent to ``POST {risk}/escalations/no-data``."""
+    """A scope without a measurement for 30 days, sent to ``POST {risk}/escalations/no-data``:
+    since its last measured period ended, or since its creation when it never had one."""
 
     event_id: str
     shop_id: str
-    last_measurement_at: datetime
+    last_measurement_at: datetime | None = None
+    shop_created_at: datetime | None = None
 
 
 # --- misc -----------------------------------------------------------------------------------

@@ -16,9 +16,12 @@ The kpi service does not know the monitoring rules (they are editable in the ris
 every new revision is sent and the risk service decides whether it breaches a rule.
 
 :class:`NoDataMonitor` applies the rule on the absence of data: a scope whose latest measured
-period ended more than 30 days ago gets one ``no-data:<scope>:<YYYY-MM-DD>`` event per day of
-the check (an ``outbox_events`` document keyed by that id, so repeated checks and replicas
-enqueue it once). Only scopes with at least one measurement are known to the kpi service.
+period ended more than 30 days ago gets one ``no-data:<scope>:<end of that period>`` event per
+silence (an ``outbox_events`` document keyed by that id, so repeated checks, days and replicas
+enqueue it once; data that arrives and stops again starts a new silence, hence a new event).
+A shop that never had a measurement is known to the kpi service only through the scoring
+service (:mod:`services.kpi.shops`): 30 days after its creation it gets one
+``no-data:<shop>:created-<creation time>`` event.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import httpx
 from prometheus_client import Counter, Gauge
 
 from services.kpi import models
+from services.kpi.shops import KnownShop, ShopDirectory, never_measured
 from services.kpi.store import Document, EventSource, KpiStore, from_epoch_ms, now
 from services.runtime.app import stop_if_cancelled
 from services.runtime.backoff import backoff_delay
@@ -109,10 +113,13 @@ class DispatchReport:
 
 def breach_event(doc: Document, outbox: Document) -> models.BreachEvent:
     """The event of a measurement's current revision: its value, or for the platform its
-    value over the last window (what its status judges, see :mod:`services.kpi.platform`)."""
+    value over the last window (what its status judges, see :mod:`services.kpi.platform`).
+    Its revisions share the measurement id, so the risk service escalates each breach of the
+    measurement once."""
     window = doc["current"].get("window")
     return models.BreachEvent(
         event_id=outbox["event_id"],
+        measurement_id=doc["_id"],
         shop_id=doc["shop_id"],
         kpi_code=doc["kpi_code"],
         value=doc["current"]["value"] if window is None else window["value"],
@@ -122,6 +129,24 @@ def breach_event(doc: Document, outbox: Document) -> models.BreachEvent:
 
 KPI_PRINCIPAL = service_principal("kpi")
 """Who the kpi service's background work acts as towards the risk service."""
+
+
+def silence_event(
+    scope: str, last_measurement_at: datetime | None, shop_created_at: datetime | None
+) -> models.NoDataEvent:
+    """The event of a scope's silence: its id names where the silence began (the end of the
+    last measured period, or the shop's creation), so each silence is reported once."""
+    if last_measurement_at is not None:
+        since = last_measurement_at.isoformat().replace("+00:00", "Z")
+    else:
+        assert shop_created_at is not None
+        since = "created-" + shop_created_at.isoformat().replace("+00:00", "Z")
+    return models.NoDataEvent(
+        event_id=f"no-data:{scope}:{since}",
+        shop_id=scope,
+        last_measurement_at=last_measurement_at,
+        shop_created_at=shop_created_at,
+    )
 
 
 class OutboxDispatcher:
@@ -286,7 +311,8 @@ class OutboxDispatcher:
 
 
 class NoDataMonitor:
-    """Enqueues a no-data event for each scope without a measurement for ``stale_after``."""
+    """Enqueues a no-data event for each scope without a measurement for ``stale_after``, and
+    for each shop of ``shops`` created longer ago that was never measured."""
 
     def __init__(
         self,
@@ -294,31 +320,49 @@ class NoDataMonitor:
         on_enqueued: Callable[[], None] = lambda: None,
         interval: float = 3600.0,
         stale_after: timedelta = timedelta(days=30),
+        shops: ShopDirectory | None = None,
     ) -> None:
         self._store = store
         self._on_enqueued = on_enqueued
         self.interval = interval
         self.stale_after = stale_after
+        self.shops = shops
 
     async def check_once(self, at: datetime | None = None) -> list[str]:
-        """Enqueue today's event for every stale scope; the ids of the events enqueued now."""
+        """Enqueue the event of every silence found now; the ids of the events enqueued now
+        (a silence already reported is not enqueued again)."""
         moment = at or now()
-        day = moment.date().isoformat()
-        enqueued: list[str] = []
+        cutoff = moment - self.stale_after
         store = self._store()
-        for scope in await store.stale_scopes(moment - self.stale_after):
-            event = models.NoDataEvent(
-                event_id=f"no-data:{scope['_id']}:{day}",
-                shop_id=scope["_id"],
-                last_measurement_at=from_epoch_ms(scope["last_end_ms"]),
-            )
-            payload = event.model_dump(mode="json", by_alias=True)
+        events = [
+            silence_event(scope["_id"], from_epoch_ms(scope["last_end_ms"]), None)
+            for scope in await store.stale_scopes(cutoff)
+        ]
+        events += [
+            silence_event(shop.id, None, shop.created_at)
+            for shop in await self._never_measured(store, cutoff)
+        ]
+        enqueued: list[str] = []
+        for event in events:
+            payload = event.model_dump(mode="json", by_alias=True, exclude_none=True)
             if await store.enqueue_event(event.event_id, NO_DATA_PATH, payload):
                 enqueued.append(event.event_id)
         if enqueued:
             NO_DATA_EVENTS.inc(len(enqueued))
             self._on_enqueued()
         return enqueued
+
+    async def _never_measured(self, store: KpiStore, cutoff: datetime) -> list[KnownShop]:
+        """Shops created before ``cutoff`` without a measurement; none while scoring is
+        unreachable (the next pass reads them again)."""
+        if self.shops is None:
+            return []
+        try:
+            return await never_measured(store, await self.shops.created_before(cutoff))
+        except Exception:
+            stop_if_cancelled()
+            log.warning("the shops of the scoring service could not be read", exc_info=True)
+            return []
 
     async def run_forever(self) -> None:
         """Check now and then every ``interval`` seconds until cancelled."""

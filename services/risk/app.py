@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from services.risk.kpi_codes import KpiCodes
 from services.risk.routes import risk_routes
 from services.risk.store import RiskStore
 from services.runtime.app import MongoComponent, build_app
@@ -22,6 +24,13 @@ class RiskService(MongoComponent):
     def __init__(self, settings: IntegraSettings) -> None:
         super().__init__(settings)
         self._store: RiskStore | None = None
+        self.kpi_codes = KpiCodes(str(settings.kpi_url), tokens=self.service_tokens)
+        """Checks a monitoring rule's KPI code; custom codes are asked of the kpi service."""
+
+    def ask_kpi_codes_of(self, base_url: str, transport: httpx.AsyncBaseTransport) -> None:
+        """Reach the kpi service in process (the one-process stack builds it after this
+        service's app)."""
+        self.kpi_codes.base_url, self.kpi_codes.transport = base_url, transport
 
     @property
     def store(self) -> RiskStore:
@@ -41,7 +50,7 @@ class RiskService(MongoComponent):
     def routes(self) -> list[BaseRoute]:
         """The risk HTTP API."""
         return [
-            *risk_routes(lambda: self.store),
+            *risk_routes(lambda: self.store, self.kpi_codes),
             purge_route(lambda: self.store.purge, "risks and roadmap"),
         ]
 

@@ -549,6 +549,16 @@ def slips(stage: Stage, today: date) -> bool:
     return days is not None and days > 0
 
 
+def check_actual_dates_past(stage: Stage, today: date) -> None:
+    """Actual dates say what happened: neither may lie after ``today``."""
+    for name in ("actual_start", "actual_end"):
+        moment = getattr(stage, name)
+        if moment is not None and moment > today:
+            raise ValidationFailed(
+                name, f"{name} may not be in the future ({moment.isoformat()} > {today})"
+            )
+
+
 def validate_stage(stage: Stage) -> None:
     """Check a stage's dates against each other and its status.
 

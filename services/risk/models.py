@@ -462,13 +462,19 @@ class Rule(WireModel):
 
 
 class KpiMeasurementEvent(WireModel):
-    """A KPI measurement (or breach) event; ``eventId`` is the measurement id."""
+    """A KPI measurement (or breach) event: one per revision of a measurement. The revisions
+    of one measurement share its breaches: each category escalates once per measurement."""
 
     event_id: EventId
     shop_id: ScopeId
     kpi_code: Annotated[str, line(min_length=1, max_length=100)]
     value: Real
     measured_at: AwareDatetime
+    measurement_id: EventId | None = Field(
+        default=None,
+        description="The measurement this event is a revision of; default: `eventId` without "
+        "a `:<revision>` suffix (the kpi service's event ids are `<id>`, `<id>:2`, ...)",
+    )
 
 
 class NoDataEvent(WireModel):
@@ -477,6 +483,11 @@ class NoDataEvent(WireModel):
     event_id: EventId
     shop_id: ScopeId
     last_measurement_at: AwareDatetime | None = None
+    shop_created_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the shop was created: a shop never measured is silent from then "
+        "on (without it, a shop never measured counts as silent for 30 days)",
+    )
     as_of: AwareDatetime | None = None
 
 
@@ -488,6 +499,11 @@ class CategoryEscalation(WireModel):
     step: int
     raised_risk_ids: list[str]
     created_risk_id: str | None
+    escalated_by_event: str | None = Field(
+        default=None,
+        description="The earlier event that escalated this breach already (another revision "
+        "of the measurement, an earlier report of the silence): this one changed nothing",
+    )
 
 
 class EscalationOutcome(WireModel):
@@ -510,7 +526,9 @@ class SlippageCheck(WireModel):
 
 
 class StageUpdate(WireModel):
-    """Fields of a roadmap stage to change; an explicit ``null`` clears a date."""
+    """Fields of a roadmap stage to change; an explicit ``null`` clears a date. Starting a
+    stage without ``actualStart``, or finishing it (DONE) without ``actualEnd``, records today;
+    actual dates may not lie in the future."""
 
     status: StageStatus | None = None
     planned_start: WireDate | None = None

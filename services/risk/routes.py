@@ -18,11 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from services.risk import domain, models
+from services.risk import domain, escalation, models
+from services.risk.escalation import EscalationItem, slip_event_id, slip_item
+from services.risk.kpi_codes import KpiCodes
 from services.risk.models import EscalationSource, HistoryAction
 from services.risk.store import (
     Document,
-    EscalationItem,
     EventResult,
     RiskChange,
     RiskStore,
@@ -55,8 +56,8 @@ from services.runtime.metrics import RISK_ESCALATIONS
 from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute, DeletedById
 from services.runtime.wire import Page, RecordId, ScopeId, wire_alias
 
-NO_DATA_RULE_ID = "no-kpi-data-30d"
-SLIPPAGE_RULE_ID = "roadmap-slippage"
+NO_DATA_RULE_ID = escalation.NO_DATA_RULE_ID
+SLIPPAGE_RULE_ID = escalation.SLIPPAGE_RULE_ID
 
 # --- errors under wire names ----------------------------------------------------------------
 
@@ -530,70 +531,24 @@ def update_action(
     return RiskChange(_with_actions(actions), entry)
 
 
-# --- escalation plans (pure) ----------------------------------------------------------------
-
-
-def _title(category: domain.RiskCategoryCode, cause: str) -> str:
-    name = domain.RISK_CATEGORY_BY_CODE[category].name
-    return f"{name[:1].upper()}{name[1:]} ({cause})"[:200]
+# --- escalation plans (pure; see services.risk.escalation) ---------------------------------
 
 
 def kpi_plan(
     rules: Sequence[domain.MonitoringRule], event: models.KpiMeasurementEvent
 ) -> list[EscalationItem]:
-    """One item per category the measurement breaches. **Decision:** several rules of one
-    KPI on the same category escalate it once, by the largest step."""
-    chosen: dict[domain.RiskCategoryCode, domain.MonitoringRule] = {}
-    for rule in domain.matching_rules(rules, event.kpi_code, event.value):
-        best = chosen.get(rule.category)
-        if best is None or rule.likelihood_step > best.likelihood_step:
-            chosen[rule.category] = rule
-    return [
-        EscalationItem(
-            category=rule.category,
-            rule_id=rule.id,
-            step=rule.likelihood_step,
-            reason=(
-                f"rule {rule.describe()} breached: {event.kpi_code} = {event.value:g} "
-                f"measured at {event.measured_at.isoformat()}"
-            ),
-            title=_title(rule.category, f"raised by {event.kpi_code}"),
-            kpi_code=event.kpi_code,
-            kpi_value=event.value,
-        )
-        for rule in chosen.values()
-    ]
+    """The plan of a KPI measurement event: its breach is its measurement's (every revision
+    of one measurement shares it)."""
+    measurement_id = event.measurement_id or escalation.measurement_of(event.event_id)
+    return escalation.kpi_plan(
+        rules, event.shop_id, measurement_id, event.kpi_code, event.value, event.measured_at
+    )
 
 
 def no_data_plan(event: models.NoDataEvent, as_of: datetime) -> list[EscalationItem]:
-    """The no-data rule: no measurement in the last 30 days escalates NO_KPI_MONITORING."""
-    if not domain.no_kpi_data(event.last_measurement_at, as_of):
-        return []
-    last = event.last_measurement_at.isoformat() if event.last_measurement_at else "never"
-    return [
-        EscalationItem(
-            category=domain.NO_DATA_CATEGORY,
-            rule_id=NO_DATA_RULE_ID,
-            step=1,
-            reason=f"no KPI measurement in the last {domain.NO_DATA_DAYS} days (last: {last})",
-            title=_title(domain.NO_DATA_CATEGORY, f"no KPI data for {domain.NO_DATA_DAYS} days"),
-        )
-    ]
-
-
-def slip_item(stage: domain.Stage, as_of: date) -> EscalationItem | None:
-    """The escalation of a slipping stage, or ``None`` if it does not slip."""
-    if not domain.slips(stage, as_of):
-        return None
-    days = domain.slippage_days(stage, as_of)
-    upper = domain.STAGE_BY_CODE[stage.code].typical_max_days
-    return EscalationItem(
-        category=domain.SLIPPAGE_CATEGORY,
-        rule_id=SLIPPAGE_RULE_ID,
-        step=1,
-        reason=f"roadmap stage {stage.code.value} runs {days} days past its typical {upper} days",
-        title=_title(domain.SLIPPAGE_CATEGORY, f"stage {stage.code.value} slipped"),
-        kpi_value=float(days or 0),
+    """The plan of a no-data report: its breach is the shop's current silence."""
+    return escalation.no_data_plan(
+        event.shop_id, event.last_measurement_at, event.shop_created_at, as_of
     )
 
 
@@ -601,7 +556,8 @@ def apply_stage_update(
     stages: Sequence[domain.Stage], code: domain.StageCode, body: models.StageUpdate, as_of: date
 ) -> domain.Stage:
     """A stage with the update applied: dates first, then the status change (which fills
-    the actual dates it implies and checks the order rule), then validated."""
+    the actual dates it implies — today for a missing start, or a missing end of DONE — and
+    checks the order rule), then validated; actual dates may not lie in the future."""
     current = next(s for s in stages if s.code == code)
     dates = {
         name: getattr(body, name)
@@ -614,19 +570,16 @@ def apply_stage_update(
             others = [stage if s.code == code else s for s in stages]
             stage = domain.set_stage_status(others, code, body.status, as_of)
         domain.validate_stage(stage)
+        domain.check_actual_dates_past(stage, as_of)
     return stage
-
-
-def slip_event_id(shop_id: str, code: domain.StageCode) -> str:
-    """The event id of a stage's slip: a stage escalates once, however often it is checked."""
-    return f"slip:{shop_id}:{code.value}"
 
 
 # --- endpoints ------------------------------------------------------------------------------
 
 
-def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
-    """The risk service's routes over the store that ``store()`` answers."""
+def risk_routes(store: Callable[[], RiskStore], kpi_codes: KpiCodes) -> list[BaseRoute]:
+    """The risk service's routes over the store that ``store()`` answers; ``kpi_codes``
+    checks the KPI code of a monitoring rule."""
     static_catalogue = catalogue()
 
     def count(result: EventResult, source: EscalationSource) -> None:
@@ -803,6 +756,7 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
         key = idempotency.from_request(request, "createMonitoringRule", body)
         with wire_fields():
             rule = domain.validate_rule(new_id(), **body.model_dump())
+        await kpi_codes.check(body.kpi_code)
         doc = await store().insert_rule(
             {
                 **rule_fields(rule),
@@ -825,6 +779,8 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
         merged = {k: v for k, v in current.items() if k not in ("_id", "updated_at")}
         with wire_fields():
             rule = domain.validate_rule(rule_id, **{**merged, **changes})
+        if "kpi_code" in changes and changes["kpi_code"] != current["kpi_code"]:
+            await kpi_codes.check(changes["kpi_code"])
         fields = {k: v for k, v in rule_fields(rule).items() if k != "_id"}
         return json_response(rule_out(await store().replace_rule(rule_id, fields)))
 
@@ -849,8 +805,8 @@ def risk_routes(store: Callable[[], RiskStore]) -> list[BaseRoute]:
     async def no_data_event(request: Request) -> Response:
         body = await read_model(request, models.NoDataEvent)
         plan = no_data_plan(body, body.as_of or now())
-        last = body.last_measurement_at.isoformat() if body.last_measurement_at else "never"
-        fingerprint = f"no_data|{body.shop_id}|{last}"
+        start = escalation.silence_start(body.last_measurement_at, body.shop_created_at)
+        fingerprint = f"no_data|{body.shop_id}|{start.isoformat() if start else 'never'}"
         result = await store().apply_event(body.event_id, body.shop_id, fingerprint, plan)
         count(result, EscalationSource.NO_DATA)
         return json_response(outcome_out(body.event_id, body.shop_id, result))

@@ -9,6 +9,9 @@ Collections of the ``<prefix>_risk`` database:
 - ``rules``: monitoring rules, the built-in ones seeded idempotently at start;
 - ``applied_events``: one document per escalating event (``_id`` = the event id, unique), the
   record that makes every event escalate exactly once;
+- ``breach_claims``: one document per breach (``_id`` = its key, see
+  :mod:`services.risk.escalation`) naming the event that owns it, so that several events of
+  one breach (revisions of a measurement, daily checks of one silence) escalate it once;
 - ``roadmaps``: one document per shop (``_id`` = the shop id) holding its stages.
 
 Every write to a risk or a roadmap is a compare-and-set on its ``version``: read, apply the
@@ -38,6 +41,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.risk import domain
+from services.risk.breach_claims import BreachClaims
+from services.risk.escalation import EscalationItem, escalated_before, items_to_apply
 from services.runtime.caller import current_actor
 from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
@@ -206,44 +211,6 @@ RiskMutation = Callable[[Document], RiskChange | None]
 
 
 # --- escalations (pure) ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EscalationItem:
-    """One category an event escalates, with the rule that decided it and why."""
-
-    category: domain.RiskCategoryCode
-    rule_id: str
-    step: int
-    reason: str
-    title: str
-    kpi_code: str | None = None
-    kpi_value: float | None = None
-
-    def to_doc(self) -> Document:
-        """Stored in the event's record, so a retry resumes the same plan."""
-        return {
-            "category": self.category.value,
-            "rule_id": self.rule_id,
-            "step": self.step,
-            "reason": self.reason,
-            "title": self.title,
-            "kpi_code": self.kpi_code,
-            "kpi_value": self.kpi_value,
-        }
-
-    @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> EscalationItem:
-        """The item back from the event's record."""
-        return cls(
-            category=domain.RiskCategoryCode(doc["category"]),
-            rule_id=doc["rule_id"],
-            step=int(doc["step"]),
-            reason=doc["reason"],
-            title=doc["title"],
-            kpi_code=doc.get("kpi_code"),
-            kpi_value=doc.get("kpi_value"),
-        )
 
 
 @dataclass
@@ -417,8 +384,11 @@ class RiskStore:
         self.risks: AsyncCollection[Document] = db["risks"]
         self.rules: AsyncCollection[Document] = db["rules"]
         self.events: AsyncCollection[Document] = db["applied_events"]
+        self.claims = BreachClaims(db["breach_claims"])
         self.roadmaps: AsyncCollection[Document] = db["roadmaps"]
-        self.purge = ShopPurge(db, {"risks": "shop_id", "roadmaps": "_id"})
+        self.purge = ShopPurge(
+            db, {"risks": "shop_id", "roadmaps": "_id", "breach_claims": "shop_id"}
+        )
         """Deleted shops: their tombstones and the purge of their risks and roadmap."""
 
     async def prepare(self) -> None:
@@ -600,7 +570,11 @@ class RiskStore:
         result = await self.rules.delete_one({"_id": rule_id, "built_in": False})
         if result.deleted_count == 0:
             if await self.rules.count_documents({"_id": rule_id}, limit=1):
-                raise Conflict("id", f"the built-in rule {rule_id!r} can be disabled, not deleted")
+                raise Conflict(
+                    "id",
+                    f"the built-in rule {rule_id!r} cannot be deleted; disable it instead "
+                    "(PATCH /rules/{id} or updateMonitoringRule with enabled: false)",
+                )
             raise NotFound("monitoring rule", rule_id)
 
     # --- escalations -------------------------------------------------------------------------
@@ -619,8 +593,10 @@ class RiskStore:
         (a crash or a concurrent delivery) the stored plan is resumed. Each risk records the
         event in the same write that raises it, and a created risk carries the event
         (``created_by_event``, ``applied_event_ids``), so resuming never raises or creates
-        twice. An event id reused for a different event is a CONFLICT. An event of a deleted
-        shop (one in flight when the shop was deleted) escalates nothing.
+        twice. An event id reused for a different event is a CONFLICT. An item whose breach
+        another event claimed first (an earlier revision of the measurement, an earlier check
+        of the silence) changes nothing and names that event. An event of a deleted shop (one
+        in flight when the shop was deleted) escalates nothing.
         """
         if await self.purge.is_deleted(shop_id):
             return EventResult([], duplicate=False)
@@ -652,7 +628,12 @@ class RiskStore:
         result = EventResult([], duplicate=False)
         if not plan:
             return result
+        claims = await self.claims.claim(event_id, shop_id, plan, at)
+        owned = items_to_apply(plan, claims, event_id)
         for item in plan:
+            if item not in owned:
+                result.outcome.append(escalated_before(item, claims[item.breach_key(event_id)]))
+                continue
             outcome, changed = await self._escalate(event_id, shop_id, item, at)
             result.outcome.append(outcome)
             if changed:

@@ -79,6 +79,11 @@ class ScoringService(MongoComponent):
             deletion_options or ScoringSettings().deletion_options(),
         )
 
+    def deliver_deletions_to(self, receivers: Mapping[str, Receiver]) -> None:
+        """Where shop deletions go (before start): the one-process stack builds the other
+        services' in-process transports after this service's app."""
+        self.dispatcher.receivers = dict(receivers)
+
     @property
     def store(self) -> ScoreStore:
         """The service's store (only between start and stop)."""

@@ -128,7 +128,7 @@ async def test_risks_actions_and_rules_are_created_once_per_key(gql: GraphQLClie
 
     before = len((await gql.data(RULES))["monitoringRules"])
     rule = {
-        "kpiCode": "conversion_rate",
+        "kpiCode": "churn_rate",
         "comparator": "LT",
         "threshold": 1.5,
         "category": "PERFORMANCE_UX",

@@ -754,6 +754,7 @@ async def test_an_outage_of_the_receiver_loses_nothing(
         first = recorded[0]
         assert by_id[first["id"]] == {
             "eventId": first["id"],
+            "measurementId": first["id"],
             "shopId": SHOP,
             "kpiCode": "sla_compliance",
             "value": first["value"],
@@ -853,7 +854,9 @@ async def test_a_scope_without_data_for_30_days_escalates_no_data(
             measurement("security_level", {"vulnerabilities": 0, "incidents": 0}, shop=SHOP, n=100),
         )
         [event_id] = await service.no_data.check_once()
-        assert event_id == f"no-data:{OTHER}:{datetime.now(UTC).date().isoformat()}"
+        since = end.isoformat().replace("+00:00", "Z")
+        assert event_id == f"no-data:{OTHER}:{since}"  # one event per silence, not per day
+        assert await service.no_data.check_once() == []  # the next check: the same silence
 
         async def arrived() -> bool:
             return event_id in receiver.applied_ids

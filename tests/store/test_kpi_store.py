@@ -303,7 +303,7 @@ async def test_a_replaced_delivered_revision_keeps_its_state_in_history(store: K
     assert isinstance(oldest, datetime)
 
 
-async def test_no_data_events_are_enqueued_once_per_scope_and_day(store: KpiStore) -> None:
+async def test_no_data_events_are_enqueued_once_per_scope_and_silence(store: KpiStore) -> None:
     check = datetime(2025, 6, 1, 12, tzinfo=UTC)
     await record_sla(store, 9, 10, start=check - timedelta(days=45))
     await record_sla(store, 9, 10, start=check - timedelta(days=45), shop=OTHER)
@@ -319,21 +319,21 @@ async def test_no_data_events_are_enqueued_once_per_scope_and_day(store: KpiStor
     )
     monitor = NoDataMonitor(lambda: store)
     first = await monitor.check_once(check)
-    assert sorted(first) == [f"no-data:{SHOP}:2025-06-01", "no-data:platform:2025-06-01"]
+    shop_event = f"no-data:{SHOP}:2025-04-24T12:00:00Z"
+    assert sorted(first) == [shop_event, "no-data:platform:2025-04-23T12:00:00Z"]
     assert await monitor.check_once(check + timedelta(hours=3)) == []
-    next_day = await monitor.check_once(check + timedelta(days=1))
-    assert sorted(next_day) == [f"no-data:{SHOP}:2025-06-02", "no-data:platform:2025-06-02"]
-    event = await store.outbox_events.find_one({"_id": f"no-data:{SHOP}:2025-06-01"})
+    assert await monitor.check_once(check + timedelta(days=1)) == []  # the same silences
+    event = await store.outbox_events.find_one({"_id": shop_event})
     assert event is not None
     assert event["path"] == "/escalations/no-data"
     assert event["payload"] == {
-        "eventId": f"no-data:{SHOP}:2025-06-01",
+        "eventId": shop_event,
         "shopId": SHOP,
         "lastMeasurementAt": "2025-04-24T12:00:00Z",
     }
     assert event["outbox"]["state"] == "PENDING"
     due = await store.due_events(EventSource.NO_DATA, now(), 10)
-    assert len(due) == 4
+    assert len(due) == 2
 
 
 # --- custom KPIs and targets ---------------------------------------------------------------------

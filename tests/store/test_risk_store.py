@@ -18,10 +18,10 @@ from pymongo.errors import DuplicateKeyError
 
 from services.risk import domain, models
 from services.risk.app import RiskService
+from services.risk.escalation import EscalationItem
 from services.risk.routes import kpi_plan, new_risk, status_change
 from services.risk.store import (
     Document,
-    EscalationItem,
     RiskStore,
     escalated_risk,
     escalated_risk_id,
