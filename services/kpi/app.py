@@ -33,6 +33,8 @@ from services.kpi.shops import ShopDirectory
 from services.kpi.store import KpiStore
 from services.runtime.app import MongoComponent, build_app
 from services.runtime.mongo import Document
+from services.runtime.service_calls import ServiceEndpoint
+from services.runtime.service_tokens import service_principal
 from services.runtime.settings import IntegraSettings
 from services.runtime.shop_purge import purge_route
 
@@ -155,10 +157,14 @@ class KpiService(MongoComponent):
             tokens=self.service_tokens,
         )
         shops = ShopDirectory(
-            scoring_base_url or str(settings.scoring_url),
-            scoring_transport,
-            self.service_tokens,
-            self.options.dispatcher.timeout,
+            ServiceEndpoint(
+                scoring_base_url or str(settings.scoring_url),
+                service_principal("kpi"),
+                "scoring",
+                self.service_tokens,
+                scoring_transport,
+                self.options.dispatcher.timeout,
+            )
         )
         self.no_data = NoDataMonitor(
             lambda: self.store, self.dispatcher.notify, self.options.no_data_interval, shops=shops

@@ -19,10 +19,9 @@ from typing import Any, Final
 import httpx
 
 from services.kpi.store import KpiStore
-from services.runtime.service_tokens import ServiceTokens, service_principal
+from services.runtime.service_calls import ServiceEndpoint
 
 PAGE: Final = 100
-KPI_PRINCIPAL = service_principal("kpi")
 
 
 @dataclass(frozen=True)
@@ -36,24 +35,13 @@ class KnownShop:
 class ShopDirectory:
     """Shops of the scoring service by creation time, read through its HTTP contract."""
 
-    def __init__(
-        self,
-        base_url: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-        tokens: ServiceTokens | None = None,
-        timeout: float = 5.0,
-    ) -> None:
-        self.base_url = base_url
-        self._transport = transport
-        self._tokens = tokens
-        self.timeout = timeout
+    def __init__(self, scoring: ServiceEndpoint) -> None:
+        self.scoring = scoring
 
     async def created_before(self, cutoff: datetime) -> list[KnownShop]:
         """Every shop created before ``cutoff``, oldest first (one call per 100 shops)."""
         found: list[KnownShop] = []
-        async with httpx.AsyncClient(
-            base_url=self.base_url, transport=self._transport, timeout=self.timeout
-        ) as client:
+        async with self.scoring.client() as client:
             while True:
                 items = await self._page(client, len(found))
                 for item in items:
@@ -65,16 +53,13 @@ class ShopDirectory:
                     return found
 
     async def _page(self, client: httpx.AsyncClient, offset: int) -> list[dict[str, Any]]:
-        headers = {}
-        if self._tokens is not None:
-            headers["authorization"] = f"Bearer {self._tokens.sign(KPI_PRINCIPAL, 'scoring')}"
         params: dict[str, str | int] = {
             "sort": "CREATED_AT",
             "order": "ASC",
             "limit": PAGE,
             "offset": offset,
         }
-        response = await client.get("/shops", params=params, headers=headers)
+        response = await client.get("/shops", params=params, headers=self.scoring.headers())
         response.raise_for_status()
         items: list[dict[str, Any]] = response.json()["items"]
         return items

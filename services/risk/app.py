@@ -12,6 +12,8 @@ from services.risk.routes import risk_routes
 from services.risk.store import RiskStore
 from services.runtime.app import MongoComponent, build_app
 from services.runtime.mongo import Document
+from services.runtime.service_calls import ServiceEndpoint
+from services.runtime.service_tokens import service_principal
 from services.runtime.settings import IntegraSettings
 from services.runtime.shop_purge import purge_route
 
@@ -24,13 +26,16 @@ class RiskService(MongoComponent):
     def __init__(self, settings: IntegraSettings) -> None:
         super().__init__(settings)
         self._store: RiskStore | None = None
-        self.kpi_codes = KpiCodes(str(settings.kpi_url), tokens=self.service_tokens)
+        self.kpi = ServiceEndpoint(
+            str(settings.kpi_url), service_principal("risk"), "kpi", self.service_tokens
+        )
+        self.kpi_codes = KpiCodes(self.kpi)
         """Checks a monitoring rule's KPI code; custom codes are asked of the kpi service."""
 
     def ask_kpi_codes_of(self, base_url: str, transport: httpx.AsyncBaseTransport) -> None:
         """Reach the kpi service in process (the one-process stack builds it after this
         service's app)."""
-        self.kpi_codes.base_url, self.kpi_codes.transport = base_url, transport
+        self.kpi.base_url, self.kpi.transport = base_url, transport
 
     @property
     def store(self) -> RiskStore:

@@ -15,25 +15,14 @@ import httpx
 
 from services.kpi.domain import CATALOGUE
 from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
-from services.runtime.service_tokens import ServiceTokens, service_principal
-
-RISK_PRINCIPAL = service_principal("risk")
+from services.runtime.service_calls import ServiceEndpoint
 
 
 class KpiCodes:
     """Answers whether a KPI code exists; raises the errors a rule's ``kpiCode`` gets."""
 
-    def __init__(
-        self,
-        base_url: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-        tokens: ServiceTokens | None = None,
-        timeout: float = 5.0,
-    ) -> None:
-        self.base_url = base_url
-        self.transport = transport
-        self._tokens = tokens
-        self.timeout = timeout
+    def __init__(self, kpi: ServiceEndpoint) -> None:
+        self.kpi = kpi
 
     async def check(self, code: str, field: str = "kpiCode") -> None:
         """Refuse (VALIDATION_ERROR naming ``field``) a code that is neither a KPI of the
@@ -47,14 +36,11 @@ class KpiCodes:
         )
 
     async def _is_custom(self, code: str) -> bool:
-        headers = {}
-        if self._tokens is not None:
-            headers["authorization"] = f"Bearer {self._tokens.sign(RISK_PRINCIPAL, 'kpi')}"
         try:
-            async with httpx.AsyncClient(
-                base_url=self.base_url, transport=self.transport, timeout=self.timeout
-            ) as client:
-                response = await client.get(f"/catalogue/{quote(code, safe='')}", headers=headers)
+            async with self.kpi.client() as client:
+                response = await client.get(
+                    f"/catalogue/{quote(code, safe='')}", headers=self.kpi.headers()
+                )
         except httpx.HTTPError as exc:
             raise _unavailable(f"{type(exc).__name__}") from None
         if response.status_code == 404:
