@@ -84,8 +84,10 @@ def create_stack_app(settings: IntegraSettings) -> Starlette:
 
     routes = [Mount(f"/{name}", app) for name, app in service_apps.items()]
     # Paths no mount matches (e.g. with a newline) get the same JSON 404 as inside a service.
-    return Starlette(
+    app = Starlette(
         routes=[*routes, Mount("/", gateway_app)],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
     )
+    app.state.components = {c.name: c for c in components}  # for operators' tools and tests
+    return app

@@ -397,6 +397,12 @@ class CategoryEscalation:
     step: int
     raised_risk_ids: list[strawberry.ID]
     created_risk_id: strawberry.ID | None
+    escalated_by_event: str | None = strawberry.field(
+        default=None,
+        description="The earlier event that escalated this breach already (another revision "
+        "of the same measurement, an earlier report of the same silence): this event changed "
+        "nothing for the category.",
+    )
 
 
 @strawberry.type(description="The effect of an event; duplicate when applied before.")
@@ -422,6 +428,7 @@ class EscalationOutcome:
                     created_risk_id=strawberry.ID(e["createdRiskId"])
                     if e["createdRiskId"]
                     else None,
+                    escalated_by_event=e.get("escalatedByEvent"),
                 )
                 for e in record["escalations"]
             ],
@@ -591,7 +598,10 @@ class UpdateMitigationActionInput:
 
 @strawberry.input(description="A custom monitoring rule.")
 class CreateMonitoringRuleInput:
-    kpi_code: str
+    kpi_code: str = strawberry.field(
+        description="The code of a KPI of the catalogue or of a custom KPI (another code is a "
+        "VALIDATION_ERROR)."
+    )
     comparator: Comparator
     threshold: float
     category: str = strawberry.field(description="A RiskCategoryCode.")
@@ -614,8 +624,16 @@ class UpdateRoadmapStageInput:
     status: StageStatus | None = strawberry.UNSET
     planned_start: date | None = strawberry.UNSET
     planned_end: date | None = strawberry.UNSET
-    actual_start: date | None = strawberry.UNSET
-    actual_end: date | None = strawberry.UNSET
+    actual_start: date | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When the stage started; not after today (UTC), else VALIDATION_ERROR. "
+        "Starting a stage (IN_PROGRESS) without it starts it today.",
+    )
+    actual_end: date | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When the stage ended (DONE only); not after today (UTC), else "
+        "VALIDATION_ERROR. Finishing a stage (DONE) without it ends it today.",
+    )
     on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
     changed_by: str | None = strawberry.field(
         default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
@@ -629,14 +647,27 @@ class KpiMeasurementInput:
     kpi_code: str
     value: float
     measured_at: datetime
+    measurement_id: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The measurement this event is a revision of (its revisions escalate each "
+        "category once); default: eventId without a `:<revision>` suffix.",
+    )
 
 
-@strawberry.input(description="When a shop was last measured (null: never).")
+@strawberry.input(
+    description="When a shop was last measured (null: never). Each silence escalates once: "
+    "it begins at lastMeasurementAt, or at shopCreatedAt when the shop was never measured."
+)
 class MissingKpiDataInput:
     event_id: str
     shop_id: strawberry.ID
     last_measurement_at: datetime | None
     as_of: datetime | None = strawberry.UNSET
+    shop_created_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When the shop was created: a shop never measured escalates 30 days "
+        "after it (without it, a shop never measured counts as silent at once).",
+    )
 
 
 # --- resolvers shared with Shop -------------------------------------------------------------
@@ -915,7 +946,10 @@ class RiskMutation:
         )
         return [EscalationOutcome.from_wire(e) for e in answer["escalations"]]
 
-    @strawberry.mutation(description="Report a KPI measurement; breached rules escalate once.")
+    @strawberry.mutation(
+        description="Report a KPI measurement; breached rules escalate once per measurement "
+        "and category (a replaced revision that still breaches escalates nothing more)."
+    )
     async def report_kpi_measurement(
         self, info: Info, input: KpiMeasurementInput
     ) -> EscalationOutcome:

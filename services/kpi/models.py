@@ -495,6 +495,8 @@ class NoDataEvent(WireModel):
     shop_id: str
     last_measurement_at: datetime | None = None
     shop_created_at: datetime | None = None
+    as_of: datetime | None = None
+    """The moment of the check that found the silence (risk judges it as of then)."""
 
 
 # --- misc -----------------------------------------------------------------------------------

@@ -132,7 +132,10 @@ KPI_PRINCIPAL = service_principal("kpi")
 
 
 def silence_event(
-    scope: str, last_measurement_at: datetime | None, shop_created_at: datetime | None
+    scope: str,
+    last_measurement_at: datetime | None,
+    shop_created_at: datetime | None,
+    as_of: datetime | None = None,
 ) -> models.NoDataEvent:
     """The event of a scope's silence: its id names where the silence began (the end of the
     last measured period, or the shop's creation), so each silence is reported once."""
@@ -146,6 +149,7 @@ def silence_event(
         shop_id=scope,
         last_measurement_at=last_measurement_at,
         shop_created_at=shop_created_at,
+        as_of=as_of,
     )
 
 
@@ -339,7 +343,7 @@ class NoDataMonitor:
             for scope in await store.stale_scopes(cutoff)
         ]
         events += [
-            silence_event(shop.id, None, shop.created_at)
+            silence_event(shop.id, None, shop.created_at, as_of=moment)
             for shop in await self._never_measured(store, cutoff)
         ]
         enqueued: list[str] = []
@@ -359,9 +363,9 @@ class NoDataMonitor:
             return []
         try:
             return await never_measured(store, await self.shops.created_before(cutoff))
-        except Exception:
+        except Exception as exc:  # scoring down or failing: the next pass reads them again
             stop_if_cancelled()
-            log.warning("the shops of the scoring service could not be read", exc_info=True)
+            log.warning("shops never measured not checked: scoring answered %r", exc)
             return []
 
     async def run_forever(self) -> None:
