@@ -182,3 +182,7 @@ def _seed_headers(api_key: str | None, settings: IntegraSettings) -> dict[str, s
     if api_key is None and path.is_file():
         api_key = path.read_text(encoding="utf-8").strip()
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+if __name__ == "__main__":  # `python -m services.cli`, like the `integra` script
+    main()

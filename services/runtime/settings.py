@@ -36,7 +36,8 @@ class IntegraSettings(BaseSettings):
     )
     scoring_url: HttpUrl = Field(
         default=HttpUrl("http://127.0.0.1:8001"),
-        description="Base URL of the scoring service (gateway in its own process).",
+        description="Base URL of the scoring service (the gateway, and kpi's no-data check, "
+        "in their own processes).",
     )
     risk_url: HttpUrl = Field(default=HttpUrl("http://127.0.0.1:8002"))
     kpi_url: HttpUrl = Field(default=HttpUrl("http://127.0.0.1:8003"))
