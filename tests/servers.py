@@ -16,10 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from pymongo import MongoClient
-from pymongo.errors import PyMongoError
-
-from services.runtime.embedded import EmbeddedMongo, free_port
+from services.runtime.embedded import EmbeddedMongo, answers_ping, free_port, terminate
 
 NX_27017 = "nx-27017"
 SECANTUSDB = "secantusdb"
@@ -78,35 +75,16 @@ class SecantusDB:
                 raise RuntimeError(
                     f"SecantusDB exited with {self._process.returncode}; see {self._log_file}"
                 )
-            if self._answers_ping():
+            if answers_ping(self.uri):
                 return self
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"SecantusDB did not answer ping within {timeout} s")
 
-    def _answers_ping(self) -> bool:
-        client: MongoClient[dict[str, object]] = MongoClient(
-            self.uri, serverSelectionTimeoutMS=300, connectTimeoutMS=300
-        )
-        try:
-            client.admin.command("ping")
-        except PyMongoError:
-            return False
-        finally:
-            client.close()
-        return True
-
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL after ``timeout``)."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, timeout)
 
     def __enter__(self) -> SecantusDB:
         return self.start()

@@ -99,7 +99,21 @@ def remove_stale_pid_file(pid_file: Path, data_dir: Path) -> None:
     pid_file.unlink(missing_ok=True)
 
 
-def _terminate(process: subprocess.Popen[bytes] | None, timeout: float) -> None:
+def answers_ping(uri: str) -> bool:
+    """Whether the MongoDB server at ``uri`` answers ``ping`` within a few hundred ms."""
+    client: MongoClient[dict[str, object]] = MongoClient(
+        uri, serverSelectionTimeoutMS=300, connectTimeoutMS=300
+    )
+    try:
+        client.admin.command("ping")
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+    return True
+
+
+def terminate(process: subprocess.Popen[bytes] | None, timeout: float) -> None:
     """SIGTERM, then SIGKILL after ``timeout``; reaps the process."""
     if process is None or process.poll() is not None:
         return
@@ -176,26 +190,14 @@ class EmbeddedMongo:
                 raise RuntimeError(
                     f"nx-27017 exited with {process.returncode}; see {self._log_file}"
                 )
-            if self._answers_ping():
+            if answers_ping(self.uri):
                 log.info("embedded nx-27017 on %s, data in %s", self.uri, self.data_dir)
                 return
             time.sleep(0.1)
         if self._stopping.is_set():
             raise RuntimeError("nx-27017 was stopped while starting")
-        _terminate(process, 10.0)
+        terminate(process, 10.0)
         raise RuntimeError(f"nx-27017 did not answer ping within {timeout} s")
-
-    def _answers_ping(self) -> bool:
-        client: MongoClient[dict[str, object]] = MongoClient(
-            self.uri, serverSelectionTimeoutMS=300, connectTimeoutMS=300
-        )
-        try:
-            client.admin.command("ping")
-        except PyMongoError:
-            return False
-        finally:
-            client.close()
-        return True
 
     def supervise(self, poll_interval: float = 0.2) -> None:
         """Restart the server whenever it exits, until :meth:`stop`: same data, same port, so
@@ -247,7 +249,7 @@ class EmbeddedMongo:
             supervisor.join()
         with self._lock:
             process, self._process = self._process, None
-        _terminate(process, timeout)
+        terminate(process, timeout)
 
     def kill(self) -> None:
         """Kill the server at once, as a crash would (for tests of durability)."""

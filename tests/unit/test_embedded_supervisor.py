@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
-from services.runtime.embedded import EmbeddedMongo
+from services.runtime.embedded import EmbeddedMongo, answers_ping
 from services.runtime.metrics import EMBEDDED_DATABASE_RESTARTS
 
 
@@ -35,7 +35,7 @@ def _client(server: EmbeddedMongo) -> MongoClient[dict[str, object]]:
 
 
 def _serving(server: EmbeddedMongo, old_pid: int) -> Callable[[], bool]:
-    return lambda: server.pid not in (None, old_pid) and server._answers_ping()
+    return lambda: server.pid not in (None, old_pid) and answers_ping(server.uri)
 
 
 def test_a_killed_server_is_restarted_on_the_same_port_and_data(tmp_path: Path) -> None:
