@@ -99,6 +99,18 @@ def by_code(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {d["kpi_code"]: d for d in docs}
 
 
+def sla_events(risk: dict[str, Any]) -> list[str]:
+    """The SLA breaches that raised the risk, in order."""
+    return [h["eventId"] for h in risk["history"] if h["kpiCode"] == "sla_compliance"]
+
+
+def other_events(risk: dict[str, Any]) -> set[str]:
+    """The other breach events in the risk's history."""
+    return {
+        h["eventId"] for h in risk["history"] if h["eventId"] and h["kpiCode"] != "sla_compliance"
+    }
+
+
 async def test_slow_requests_breach_the_sla_and_raise_the_platforms_risk_once(
     gql: GraphQLClient, kpi_store: KpiStore, settings: IntegraSettings
 ) -> None:
@@ -146,9 +158,10 @@ async def test_slow_requests_breach_the_sla_and_raise_the_platforms_risk_once(
         performance = [r for r in risks if r["category"] == "PERFORMANCE_UX"]
         assert len(performance) == 1
         assert performance[0]["shopId"] == "platform"
-        assert [
-            (h["eventId"], h["kpiCode"]) for h in performance[0]["history"] if h["eventId"]
-        ] == [(sla["_id"], "sla_compliance")]
+        # A loaded machine may also breach the mean response time in the same window: that
+        # measurement raises the same risk (another breach), never a second risk.
+        assert sla_events(performance[0]) == [sla["_id"]]
+        assert other_events(performance[0]) <= {first["system_response_time"]["_id"]}
         assert {"name": "kpi", "ready": True} in platform["services"]
         assert {s["name"] for s in platform["services"]} == {"scoring", "risk", "kpi"}
 
@@ -156,17 +169,19 @@ async def test_slow_requests_breach_the_sla_and_raise_the_platforms_risk_once(
         assert await recorder.tick(t1) == []
         # The next slow window breaches again: the same risk is raised, none is created.
         await send_slow_requests(client)
-        second = by_code(await recorder.tick(t2))["sla_compliance"]
+        second_window = by_code(await recorder.tick(t2))
+        second = second_window["sla_compliance"]
         assert second["current"]["value"] < 95
         await delivered(gql, second["_id"])
 
     again = (await gql.data(PLATFORM))["platform"]
     performance_again = [r for r in again["risks"]["items"] if r["category"] == "PERFORMANCE_UX"]
     assert [r["id"] for r in performance_again] == [performance[0]["id"]]
-    assert [h["eventId"] for h in performance_again[0]["history"] if h["eventId"]] == [
-        sla["_id"],
-        second["_id"],
-    ]
+    assert sla_events(performance_again[0]) == [sla["_id"], second["_id"]]
+    assert other_events(performance_again[0]) <= {
+        first["system_response_time"]["_id"],
+        second_window["system_response_time"]["_id"],
+    }
     assert (
         performance_again[0]["inherent"]["likelihood"] > performance[0]["inherent"]["likelihood"]
         or performance[0]["inherent"]["likelihood"] == 5
