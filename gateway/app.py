@@ -36,6 +36,7 @@ from services.runtime import mongo
 from services.runtime.api_keys import ApiKeyStore
 from services.runtime.app import build_app
 from services.runtime.errors import ErrorCode, ValidationFailed
+from services.runtime.records import Document
 from services.runtime.service_tokens import tokens_from
 from services.runtime.settings import IntegraSettings
 
@@ -142,7 +143,7 @@ class Gateway:
         self._clients: ServiceClients | None = None
         self._graphql: IntegraGraphQL | None = None
         self._endpoint: ASGIApp | None = None
-        self._mongo: AsyncMongoClient[mongo.Document] | None = None
+        self._mongo: AsyncMongoClient[Document] | None = None
         self.api_keys: ApiKeyStore | None = None
         self.service_tokens = tokens_from(settings)
         if self.service_tokens is None:

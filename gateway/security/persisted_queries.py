@@ -25,7 +25,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from gateway.security.limits import cacheable
 from services.runtime.errors import ValidationFailed
-from services.runtime.mongo import Document
+from services.runtime.records import Document
 
 NOT_FOUND_CODE = "PERSISTED_QUERY_NOT_FOUND"
 NOT_FOUND_MESSAGE = "PersistedQueryNotFound"  # the message Apollo clients look for

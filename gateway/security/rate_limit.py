@@ -38,7 +38,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.write_concern import WriteConcern
 
-from services.runtime.mongo import Document
+from services.runtime.records import Document
 
 log = logging.getLogger("integra.gateway.security")
 

@@ -32,7 +32,7 @@ from services.kpi.routes import kpi_routes
 from services.kpi.shops import ShopDirectory
 from services.kpi.store import KpiStore
 from services.runtime.app import MongoComponent, build_app
-from services.runtime.mongo import Document
+from services.runtime.records import Document
 from services.runtime.service_calls import ServiceEndpoint
 from services.runtime.service_tokens import service_principal
 from services.runtime.settings import IntegraSettings

@@ -42,10 +42,11 @@ from prometheus_client import Counter, Gauge
 
 from services.kpi import models
 from services.kpi.shops import KnownShop, ShopDirectory, never_measured
-from services.kpi.store import Document, EventSource, KpiStore, from_epoch_ms, now
+from services.kpi.store import EventSource, KpiStore
 from services.runtime.app import stop_if_cancelled
 from services.runtime.backoff import backoff_delay
 from services.runtime.metrics import REGISTRY
+from services.runtime.records import Document, from_epoch_ms, now
 from services.runtime.service_tokens import ServiceTokens, service_principal
 
 log = logging.getLogger("integra.kpi.outbox")

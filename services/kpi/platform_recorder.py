@@ -19,11 +19,12 @@ from services.kpi.platform import (
     sla_bound,
     window_summary,
 )
-from services.kpi.store import Document, KpiStore, epoch_ms, from_epoch_ms, now
+from services.kpi.store import KpiStore
 from services.runtime.app import stop_if_cancelled
 from services.runtime.caller import Actor
 from services.runtime.errors import Conflict
 from services.runtime.metrics import LATENCY_BUCKETS, REGISTRY
+from services.runtime.records import Document, epoch_ms, from_epoch_ms, now
 from services.runtime.service_tokens import service_principal
 from services.runtime.wire import PLATFORM_SCOPE
 

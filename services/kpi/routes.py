@@ -11,13 +11,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from services.kpi import domain, models, profit
-from services.kpi.store import Document, KpiStore, custom_definition
+from services.kpi.store import KpiStore, custom_definition
 from services.runtime import idempotency
 from services.runtime.auth import Role
 from services.runtime.caller import Actor, current_actor, current_principal
 from services.runtime.errors import IntegraError, ValidationFailed
 from services.runtime.http import json_response, path_id, path_scope, query_model, read_model
 from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute
+from services.runtime.records import Document
 from services.runtime.wire import Page, RecordId, ScopeId
 
 MAX_SERIES_MEASUREMENTS = 10_000

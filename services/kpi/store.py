@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -45,15 +44,12 @@ from services.runtime.caller import Actor, current_actor
 from services.runtime.errors import Conflict, NotFound, ValidationFailed
 from services.runtime.idempotency import Idempotency
 from services.runtime.mongo import BATCH_READ_SIZE
+from services.runtime.records import Document, epoch_ms, new_id, now, to_bson_time
 from services.runtime.shop_purge import ShopPurge
-
-Document = dict[str, Any]
 
 MAX_REVISIONS = 100
 """The most revisions one measurement keeps (a further replacement is a CONFLICT)."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
 _REPLACE_ATTEMPTS = 5
 _MAX_SAFE_INT = 2**53
 
@@ -71,32 +67,6 @@ class EventSource(StrEnum):
 
     BREACH = "breach"
     NO_DATA = "no_data"
-
-
-def now() -> datetime:
-    """The current UTC time at millisecond precision (what BSON dates keep)."""
-    return to_bson_time(datetime.now(UTC))
-
-
-def to_bson_time(moment: datetime) -> datetime:
-    """``moment`` in aware UTC, truncated to the millisecond (naive is taken as UTC)."""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
-
-
-def epoch_ms(moment: datetime) -> int:
-    """Milliseconds since the Unix epoch (exact integer arithmetic)."""
-    return (to_bson_time(moment) - _EPOCH) // _MS
-
-
-def from_epoch_ms(ms: int) -> datetime:
-    """The aware UTC datetime of ``ms`` milliseconds since the epoch."""
-    return _EPOCH + ms * _MS
-
-
-def new_id() -> str:
-    """A new record id: an ObjectId's 24 hex digits."""
-    return str(ObjectId())
 
 
 def event_id(measurement_id: str, revision: int) -> str:

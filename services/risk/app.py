@@ -11,7 +11,7 @@ from services.risk.kpi_codes import KpiCodes
 from services.risk.routes import risk_routes
 from services.risk.store import RiskStore
 from services.runtime.app import MongoComponent, build_app
-from services.runtime.mongo import Document
+from services.runtime.records import Document
 from services.runtime.service_calls import ServiceEndpoint
 from services.runtime.service_tokens import service_principal
 from services.runtime.settings import IntegraSettings

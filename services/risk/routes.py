@@ -23,7 +23,6 @@ from services.risk.escalation import EscalationItem, slip_event_id, slip_item
 from services.risk.kpi_codes import KpiCodes
 from services.risk.models import EscalationSource, HistoryAction
 from services.risk.store import (
-    Document,
     EventResult,
     RiskChange,
     RiskStore,
@@ -32,9 +31,7 @@ from services.risk.store import (
     change,
     day,
     history_entry,
-    new_id,
     next_action_due,
-    now,
     parse_day,
     risk_document,
     risk_filter,
@@ -54,6 +51,7 @@ from services.runtime.http import json_response, path_id, path_scope, query_mode
 from services.runtime.idempotency import Idempotency
 from services.runtime.metrics import RISK_ESCALATIONS
 from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute, DeletedById
+from services.runtime.records import Document, new_id, now
 from services.runtime.wire import Page, RecordId, ScopeId, wire_alias
 
 NO_DATA_RULE_ID = escalation.NO_DATA_RULE_ID

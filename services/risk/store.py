@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -47,9 +46,8 @@ from services.runtime.caller import current_actor
 from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
+from services.runtime.records import Document, now
 from services.runtime.shop_purge import ShopPurge
-
-Document = dict[str, Any]
 
 MAX_ATTEMPTS = 30
 OPEN_STATUSES = sorted(s.value for s in domain.OPEN_STATUSES)
@@ -57,20 +55,9 @@ OPEN_STATUSES = sorted(s.value for s in domain.OPEN_STATUSES)
 # --- values ---------------------------------------------------------------------------------
 
 
-def now() -> datetime:
-    """The current UTC time at millisecond precision (what BSON dates keep)."""
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
 def today() -> date:
     """Today in UTC: the day overdue views and slippage are computed for."""
     return datetime.now(UTC).date()
-
-
-def new_id() -> str:
-    """A new record id: an ObjectId's 24 hex digits."""
-    return str(ObjectId())
 
 
 def day(value: date | None) -> str | None:

@@ -25,7 +25,7 @@ from services.runtime.auth import (
     split_api_key,
 )
 from services.runtime.errors import NotFound, ValidationFailed
-from services.runtime.mongo import Document
+from services.runtime.records import Document
 
 TOUCH_INTERVAL_SECONDS = 60.0
 """``lastUsedAt`` is written at most once a minute per key and process."""

@@ -30,6 +30,7 @@ from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.http import ErrorBoundary, error_response, json_response
 from services.runtime.metrics import RequestMetricsMiddleware, metrics_response, route_templates
 from services.runtime.openapi import api_routes, openapi_route
+from services.runtime.records import Document
 from services.runtime.request_context import RequestIdMiddleware
 from services.runtime.service_tokens import tokens_from
 from services.runtime.settings import IntegraSettings
@@ -74,14 +75,14 @@ class MongoComponent:
 
     def __init__(self, settings: IntegraSettings) -> None:
         self.settings = settings
-        self._client: AsyncMongoClient[mongo.Document] | None = None
+        self._client: AsyncMongoClient[Document] | None = None
         self._prepare_task: asyncio.Task[None] | None = None
         self.prepared = asyncio.Event()
         self.service_tokens = tokens_from(settings)
         self._authenticator: Authenticator | None = None
 
     @property
-    def client(self) -> AsyncMongoClient[mongo.Document]:
+    def client(self) -> AsyncMongoClient[Document]:
         """The service's MongoDB client (only between start and stop)."""
         if self._client is None:
             raise RuntimeError(f"{self.name} is not started")
@@ -95,7 +96,7 @@ class MongoComponent:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self.prepared.wait()), timeout=10)
 
-    def on_connect(self, db: AsyncDatabase[mongo.Document]) -> None:
+    def on_connect(self, db: AsyncDatabase[Document]) -> None:
         """Build the store over ``db``; subclasses override."""
 
     def authenticator(self) -> Authenticator:

@@ -18,9 +18,8 @@ from pymongo.monitoring import (
 from pymongo.write_concern import WriteConcern
 
 from services.runtime.metrics import MONGODB_COMMAND_DURATION
+from services.runtime.records import Document
 from services.runtime.settings import IntegraSettings
-
-Document = dict[str, object]
 
 BATCH_READ_SIZE = 10_000
 """First-batch size of the reads that answer a batch of shops at once (a page of 100 shops'

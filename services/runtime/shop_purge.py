@@ -25,8 +25,8 @@ from starlette.responses import Response
 from services.runtime.auth import Role
 from services.runtime.errors import NotFound
 from services.runtime.http import json_response, path_id
-from services.runtime.mongo import Document
 from services.runtime.openapi import ApiRoute
+from services.runtime.records import Document
 from services.runtime.wire import RecordId, WireModel
 
 TOMBSTONES = "deleted_shops"

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from services.runtime.app import MongoComponent, build_app
-from services.runtime.mongo import Document
+from services.runtime.records import Document
 from services.runtime.settings import IntegraSettings
 from services.scoring.routes import scoring_routes
 from services.scoring.shop_deletions import (

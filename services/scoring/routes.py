@@ -16,10 +16,11 @@ from services.runtime.concurrency import check_version
 from services.runtime.errors import ValidationFailed
 from services.runtime.http import json_response, path_id, query_model, read_model
 from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute, DeletedByName
+from services.runtime.records import Document, new_id, now
 from services.runtime.wire import Page, PageQuery, RecordId
 from services.scoring import domain, models
 from services.scoring.shop_deletions import ShopDeletionStore
-from services.scoring.store import Document, ScoreStore, new_id, now
+from services.scoring.store import ScoreStore
 
 # --- documents → wire -----------------------------------------------------------------------
 

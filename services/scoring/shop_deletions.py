@@ -25,7 +25,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 import httpx
 from prometheus_client import Counter, Gauge
@@ -38,6 +38,7 @@ from services.runtime.auth import Role
 from services.runtime.backoff import backoff_delay
 from services.runtime.caller import Actor
 from services.runtime.metrics import REGISTRY
+from services.runtime.records import Document, now_ms
 from services.runtime.service_tokens import ServiceTokens, service_principal
 
 log = logging.getLogger("integra.scoring.deletions")
@@ -48,7 +49,6 @@ SCORING_PRINCIPAL = service_principal("scoring", Role.ADMIN)
 """Who the deliveries act as (a purge is an ADMIN operation)."""
 _DUPLICATE_KEY = 11000
 
-Document = dict[str, Any]
 
 DELIVERIES: Final = Counter(
     "scoring_shop_deletion_deliveries",
@@ -63,11 +63,6 @@ PENDING: Final = Gauge(
     ["receiver"],
     registry=REGISTRY,
 )
-
-
-def now_ms() -> int:
-    """The current time in integer milliseconds since the epoch."""
-    return int(datetime.now(UTC).timestamp() * 1000)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,7 @@ from __future__ import annotations
 import contextlib
 import struct
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any
 
-from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -32,9 +29,8 @@ from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
 from services.runtime.mongo import BATCH_READ_SIZE, replace_fields
+from services.runtime.records import Document, new_id, now
 from services.scoring import domain
-
-Document = dict[str, Any]
 
 _SHOP_SORT_KEYS = {
     "NAME": "name_key",
@@ -65,17 +61,6 @@ def ranking_key(sh: float, shop_id: str) -> str:
     bits = struct.unpack(">Q", struct.pack(">d", sh + 0.0))[0]  # + 0.0: -0.0 is 0.0
     ascending = bits ^ _UINT64 if bits >> 63 else bits | (1 << 63)
     return f"{_UINT64 - ascending:016x}:{shop_id}"
-
-
-def now() -> datetime:
-    """The current UTC time at millisecond precision (what BSON dates keep)."""
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def new_id() -> str:
-    """A new record id: an ObjectId's 24 hex digits (time-ordered, opaque to clients)."""
-    return str(ObjectId())
 
 
 class ScoreStore:

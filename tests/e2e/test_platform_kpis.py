@@ -24,9 +24,10 @@ from starlette.routing import Route
 
 from services.kpi.platform import RegistryReader
 from services.kpi.platform_recorder import PlatformRecorder
-from services.kpi.store import KpiStore, now
+from services.kpi.store import KpiStore
 from services.runtime.metrics import RequestMetricsMiddleware, route_templates
 from services.runtime.mongo import connect, database
+from services.runtime.records import now
 from services.runtime.settings import IntegraSettings
 from tests.conftest import GraphQLClient
 

@@ -23,6 +23,7 @@ from gateway.security.rate_limit import (
 )
 from services.runtime import mongo
 from services.runtime.embedded import free_port
+from services.runtime.records import Document
 from services.runtime.settings import IntegraSettings
 from tests.conftest import TEST_JWT_SECRET, bearer, signed_jwt
 from tests.e2e.processes import IntegraProcess, clean_env
@@ -43,7 +44,7 @@ def test_retry_after_waits_for_the_window_to_slide() -> None:
 
 
 async def test_the_window_slides_over_the_previous_minute(settings: IntegraSettings) -> None:
-    client: AsyncMongoClient[mongo.Document] = mongo.connect(settings, "gateway")
+    client: AsyncMongoClient[Document] = mongo.connect(settings, "gateway")
     try:
         minute = int(time.time() // WINDOW_SECONDS) + 1000  # a clock of our own, in the future
         now = [minute * WINDOW_SECONDS + 30]
@@ -72,7 +73,7 @@ async def test_a_database_that_does_not_answer_leaves_the_limit_per_replica() ->
         mongodb_uri=f"mongodb://127.0.0.1:{free_port()}/?directConnection=true",
         mongo_timeout_ms=200,
     )
-    client: AsyncMongoClient[mongo.Document] = mongo.connect(unreachable, "gateway")
+    client: AsyncMongoClient[Document] = mongo.connect(unreachable, "gateway")
     try:
         limit = RateLimit(2, mongo.database(client, unreachable, "gateway"))
         started = time.monotonic()
@@ -85,7 +86,7 @@ async def test_a_database_that_does_not_answer_leaves_the_limit_per_replica() ->
 
 
 async def test_persisted_queries_expire(settings: IntegraSettings) -> None:
-    client: AsyncMongoClient[mongo.Document] = mongo.connect(settings, "gateway")
+    client: AsyncMongoClient[Document] = mongo.connect(settings, "gateway")
     try:
         db = mongo.database(client, settings, "gateway")
         query = "{ __typename }"

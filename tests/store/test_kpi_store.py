@@ -22,11 +22,12 @@ from services.kpi import domain
 from services.kpi.outbox import NoDataMonitor, OutboxDispatcher
 from services.kpi.platform import HistogramSnapshot, SeriesCounts
 from services.kpi.platform_recorder import PlatformRecorder
-from services.kpi.store import MAX_REVISIONS, EventSource, KpiStore, epoch_ms, now
+from services.kpi.store import MAX_REVISIONS, EventSource, KpiStore
 from services.runtime.auth import Principal, Role
 from services.runtime.caller import Actor
 from services.runtime.embedded import free_port
 from services.runtime.errors import Conflict, NotFound, ValidationFailed
+from services.runtime.records import epoch_ms, now
 from services.runtime.settings import IntegraSettings
 
 SHOP = "a" * 24

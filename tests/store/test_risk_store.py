@@ -21,18 +21,17 @@ from services.risk.app import RiskService
 from services.risk.escalation import EscalationItem
 from services.risk.routes import kpi_plan, new_risk, status_change
 from services.risk.store import (
-    Document,
     RiskStore,
     escalated_risk,
     escalated_risk_id,
     escalation_change,
-    now,
     risk_filter,
     risk_sort,
     rule_of,
 )
 from services.runtime.errors import Conflict, ErrorCode, IntegraError
 from services.runtime.metrics import REGISTRY
+from services.runtime.records import Document, now
 from services.runtime.settings import IntegraSettings
 from tests.store.conftest import STORE_TEST_PRINCIPAL
 

@@ -10,9 +10,10 @@ import pytest
 from pymongo.errors import DuplicateKeyError
 
 from services.runtime.errors import Conflict, NotFound
+from services.runtime.records import new_id, now
 from services.runtime.settings import IntegraSettings
 from services.scoring.app import ScoringService
-from services.scoring.store import ScoreStore, new_id, now
+from services.scoring.store import ScoreStore
 
 
 @pytest.fixture

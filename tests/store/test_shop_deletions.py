@@ -11,9 +11,10 @@ import pytest
 from services.runtime.caller import BUILT_IN_ACTOR
 from services.runtime.embedded import free_port
 from services.runtime.errors import NotFound
+from services.runtime.records import now_ms
 from services.runtime.settings import IntegraSettings
 from services.scoring.app import ScoringService
-from services.scoring.shop_deletions import DeletionOptions, Receiver, now_ms
+from services.scoring.shop_deletions import DeletionOptions, Receiver
 
 
 @pytest.fixture
