@@ -146,10 +146,11 @@ class SecurityGate:
             log.warning("gateway database unavailable: %s", error)
             principal = None
             response = refusal(200, ErrorCode.DATABASE_UNAVAILABLE.value, DATABASE_DOWN_MESSAGE)
-        if response is not None or principal is None:
-            assert response is not None
+        if response is not None:
             await response(scope, receive, send)
             return
+        if principal is None:  # every path above that leaves no caller answers a refusal
+            raise RuntimeError("the gate let a request through without a caller")
         with serving(RequestSecurity(principal, self.keys)):
             await self.app(scope, receive, send)
 

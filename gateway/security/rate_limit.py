@@ -100,9 +100,7 @@ def retry_after(previous: int, accepted: int, limit: int, now: float) -> int:
 
 
 def _count_of(doc: Document | None) -> int:
-    count = 0 if doc is None else doc.get("count", 0)
-    assert isinstance(count, int)
-    return count
+    return 0 if doc is None else int(doc.get("count", 0))
 
 
 class SlidingWindow:

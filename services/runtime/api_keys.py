@@ -69,7 +69,8 @@ def _as_datetime(value: object) -> datetime | None:
 def _record(doc: Document) -> ApiKeyRecord:
     usage = doc.get("usage") or {}
     created = _as_datetime(doc["createdAt"])
-    assert created is not None
+    if created is None:
+        raise ValueError(f"API key {doc['_id']} has no creation time")
     return ApiKeyRecord(
         id=str(doc["_id"]),
         name=str(doc["name"]),

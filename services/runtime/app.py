@@ -182,7 +182,8 @@ def health_routes(
 async def http_error(_: Request, exc: Exception) -> Response:
     """Routing errors (unknown path 404, wrong method 405) in the JSON error model; a 405
     keeps the ``Allow`` header the router gave it."""
-    assert isinstance(exc, HTTPException)
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
     code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
         exc.status_code, ErrorCode.VALIDATION_ERROR
     )
@@ -201,7 +202,8 @@ def routing_errors(
     a route of its own."""
 
     async def handler(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
+        if not isinstance(exc, HTTPException):  # registered for HTTPException only
+            raise exc
         if exc.status_code == 405:
             allowed = sorted(
                 {
