@@ -2,11 +2,12 @@
 
 Every measurement write stores the pending event of its revision in the measurement document
 itself (see :mod:`services.kpi.store`), so an acknowledged measurement always has its event.
-:class:`OutboxDispatcher` polls due events, leases each one (a compare-and-set, so several
-replicas can run dispatchers side by side), POSTs it to the risk service and marks it
-delivered on a 2xx answer; on any other answer, a timeout or a refused connection it schedules
-a retry with capped exponential backoff and jitter. It never gives up: an event stays pending
-until the risk service accepts it, and the metrics show how many wait and for how long.
+:class:`OutboxDispatcher` (a :class:`~services.runtime.delivery.LeasedDispatcher`) polls due
+events, leases each one (a compare-and-set, so several replicas can run dispatchers side by
+side), POSTs it to the risk service and marks it delivered on a 2xx answer; on any other
+answer, a timeout or a refused connection it schedules a retry with capped exponential backoff
+and jitter. It never gives up: an event stays pending until the risk service accepts it, and
+the metrics show how many wait and for how long.
 
 Delivery is *at least once*: an answer lost after the risk service applied the event, or a
 lease that ran out, sends the same event again with the same ``eventId``; the risk service
@@ -27,15 +28,12 @@ service (:mod:`services.kpi.shops`): 30 days after its creation it gets one
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Final, Literal
+from typing import Final
 
 import httpx
 from prometheus_client import Counter, Gauge
@@ -44,7 +42,13 @@ from services.kpi import models
 from services.kpi.shops import KnownShop, ShopDirectory, never_measured
 from services.kpi.store import EventSource, KpiStore
 from services.runtime.app import stop_if_cancelled
-from services.runtime.backoff import backoff_delay
+from services.runtime.delivery import (
+    DeliveryOptions,
+    Lease,
+    LeasedDispatcher,
+    Receiver,
+    Request,
+)
 from services.runtime.metrics import REGISTRY
 from services.runtime.records import Document, from_epoch_ms, now
 from services.runtime.service_tokens import ServiceTokens, service_principal
@@ -53,8 +57,6 @@ log = logging.getLogger("integra.kpi.outbox")
 
 BREACH_PATH: Final = "/escalations"
 NO_DATA_PATH: Final = "/escalations/no-data"
-
-Outcome = Literal["delivered", "client_error", "server_error", "unreachable"]
 
 DELIVERY_ATTEMPTS: Final = Counter(
     "kpi_outbox_delivery_attempts",
@@ -82,34 +84,8 @@ NO_DATA_EVENTS: Final = Counter(
 )
 
 
-@dataclass(frozen=True)
-class DispatcherOptions:
-    """Tuning of the dispatcher; tests use small values."""
-
-    poll_interval: float = 1.0
-    """Seconds between polls when idle (a write wakes the dispatcher at once)."""
-    batch_size: int = 50
-    """Events fetched and sent concurrently per poll and source."""
-    timeout: float = 5.0
-    """Timeout of one POST to the risk service."""
-    backoff_base: float = 1.0
-    backoff_cap: float = 60.0
-    jitter: float = 0.2
-    lease: float = 30.0
-    """How long a claimed event is reserved for its dispatcher (must exceed ``timeout``)."""
-    stats_interval: float = 5.0
-    """Seconds between refreshes of the pending-events gauges."""
-
-
-@dataclass
-class DispatchReport:
-    """What one poll did."""
-
-    due: int = 0
-    delivered: int = 0
-    failed: int = 0
-    lost: int = 0
-    """Events another dispatcher claimed first, or whose lease ran out before settling."""
+DispatcherOptions = DeliveryOptions
+"""Tuning of the dispatcher (its defaults: an idle poll every second, gauges every 5 s)."""
 
 
 def breach_event(doc: Document, outbox: Document) -> models.BreachEvent:
@@ -154,12 +130,63 @@ def silence_event(
     )
 
 
-class OutboxDispatcher:
-    """Delivers pending events to ``POST {base_url}/escalations[/no-data]``.
+class EventChannel:
+    """The pending events of one source in the kpi store, sent to the risk service."""
+
+    def __init__(self, store: Callable[[], KpiStore], source: EventSource) -> None:
+        self._store = store
+        self.source = source
+
+    async def due(self, limit: int) -> list[Document]:
+        """Events due now, the longest waiting first."""
+        return await self._store().due_events(self.source, now(), limit)
+
+    async def claim(self, entry: Document, lease: timedelta) -> Lease | None:
+        """Lease an event (a compare-and-set on its claim token)."""
+        claimed = await self._store().claim(self.source, entry, now(), lease)
+        return None if claimed is None else Lease(entry, claimed["attempts"], claimed)
+
+    async def request(self, lease: Lease) -> Request:
+        """``POST /escalations`` with the breach event, or the no-data event's own request."""
+        doc = lease.entry
+        if self.source is EventSource.NO_DATA:
+            body = json.dumps(doc["payload"], separators=(",", ":"))
+            return Request("risk", "POST", doc["path"], body)
+        if lease.attempts == 0:
+            # Heal the derived views in case the writer died between its two writes.
+            await self._store().apply_views(doc)
+        body = breach_event(doc, lease.claimed).model_dump_json(by_alias=True)
+        return Request("risk", "POST", BREACH_PATH, body)
+
+    async def delivered(self, lease: Lease) -> bool:
+        """Mark the event delivered."""
+        store = self._store()
+        return await store.mark_delivered(self.source, lease.entry["_id"], lease.claimed, now())
+
+    async def failed(self, lease: Lease, retry_at: datetime, error: str) -> bool:
+        """Record the failed attempt."""
+        store = self._store()
+        doc_id = lease.entry["_id"]
+        return await store.mark_failed(self.source, doc_id, lease.claimed, retry_at, error)
+
+    def label(self, lease: Lease) -> str:
+        """The event kind (``breach``, ``no_data``)."""
+        return self.source.value
+
+    async def refresh_stats(self) -> None:
+        """The pending events of the source and the age of the oldest one."""
+        count, oldest = await self._store().pending_stats(self.source)
+        PENDING_EVENTS.labels(self.source.value).set(count)
+        age = 0.0 if oldest is None else max((now() - oldest).total_seconds(), 0.0)
+        OLDEST_PENDING_AGE.labels(self.source.value).set(age)
+
+
+class OutboxDispatcher(LeasedDispatcher):
+    """Delivers pending events to ``POST {base_url}/escalations[/no-data]``, signed as
+    ``service:kpi``.
 
     ``transport`` is an in-process ASGI transport in the one-process stack and ``None`` (the
-    network) in deployment. Use as an async context manager around :meth:`run_once`, or run
-    :meth:`run_forever` as a task.
+    network) in deployment.
     """
 
     def __init__(
@@ -171,148 +198,16 @@ class OutboxDispatcher:
         rand: Callable[[], float] = random.random,
         tokens: ServiceTokens | None = None,
     ) -> None:
-        self._store = store
-        self._tokens = tokens
-        self.base_url = base_url
-        self._transport = transport
-        self.options = options or DispatcherOptions()
-        self._rand = rand
-        self._wake = asyncio.Event()
-        self._client: httpx.AsyncClient | None = None
-        self._stats_due = 0.0
-
-    def notify(self) -> None:
-        """Wake the dispatcher: a new event was stored."""
-        self._wake.set()
-
-    async def __aenter__(self) -> OutboxDispatcher:
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url, transport=self._transport, timeout=self.options.timeout
+        super().__init__(
+            [EventChannel(store, source) for source in EventSource],
+            {"risk": Receiver(base_url, transport)},
+            KPI_PRINCIPAL,
+            tokens,
+            DELIVERY_ATTEMPTS,
+            log,
+            options or DispatcherOptions(),
+            rand,
         )
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
-    async def run_forever(self) -> None:
-        """Poll and deliver until cancelled; database errors are logged and retried."""
-        async with self:
-            while True:
-                self._wake.clear()
-                try:
-                    report = await self.run_once()
-                    await self._refresh_stats()
-                except Exception:
-                    stop_if_cancelled()
-                    log.warning("outbox poll failed; retrying", exc_info=True)
-                    report = DispatchReport()
-                if report.due >= self.options.batch_size:
-                    continue
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-                # cancellation that races with its timeout, and stop() would wait forever.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.options.poll_interval):
-                        await self._wake.wait()
-
-    async def run_once(self) -> DispatchReport:
-        """Deliver the events due now (at most ``batch_size`` per source), concurrently."""
-        report = DispatchReport()
-        for source in EventSource:
-            docs = await self._store().due_events(source, now(), self.options.batch_size)
-            report.due += len(docs)
-            results = await asyncio.gather(
-                *(self._handle(source, doc) for doc in docs), return_exceptions=True
-            )
-            stop_if_cancelled()
-            for result in results:
-                if isinstance(result, BaseException):
-                    log.warning("outbox event failed to settle", exc_info=result)
-                    report.lost += 1
-                elif result == "delivered":
-                    report.delivered += 1
-                elif result == "lost":
-                    report.lost += 1
-                else:
-                    report.failed += 1
-        return report
-
-    async def _handle(self, source: EventSource, doc: Document) -> str:
-        store = self._store()
-        claimed = await store.claim(source, doc, now(), timedelta(seconds=self.options.lease))
-        if claimed is None:
-            return "lost"
-        if source is EventSource.BREACH and claimed["attempts"] == 0:
-            # Heal the derived views in case the writer died between its two writes.
-            await store.apply_views(doc)
-        outcome, error = await self._post(source, doc, claimed)
-        DELIVERY_ATTEMPTS.labels(source.value, outcome).inc()
-        if outcome == "delivered":
-            settled = await store.mark_delivered(source, doc["_id"], claimed, now())
-            return "delivered" if settled else "lost"
-        attempts = claimed["attempts"] + 1
-        delay = backoff_delay(
-            attempts,
-            self.options.backoff_base,
-            self.options.backoff_cap,
-            self.options.jitter,
-            self._rand(),
-        )
-        log.info(
-            "event %s not delivered (attempt %d, %s); retry in %.2f s",
-            claimed["event_id"],
-            attempts,
-            error,
-            delay,
-        )
-        retry_at = now() + timedelta(seconds=delay)
-        settled = await store.mark_failed(source, doc["_id"], claimed, retry_at, error)
-        return "failed" if settled else "lost"
-
-    async def _post(
-        self, source: EventSource, doc: Document, claimed: Document
-    ) -> tuple[Outcome, str]:
-        if self._client is None:
-            raise RuntimeError("use the dispatcher as an async context manager")
-        if source is EventSource.BREACH:
-            path = BREACH_PATH
-            body = breach_event(doc, claimed).model_dump_json(by_alias=True)
-        else:
-            path, body = doc["path"], json.dumps(doc["payload"], separators=(",", ":"))
-        try:
-            response = await self._client.post(path, content=body, headers=self._headers())
-        except Exception as exc:  # a dead, slow or failing receiver: retried, never fatal
-            stop_if_cancelled()
-            return "unreachable", f"{type(exc).__name__}: {exc}"
-        if response.is_success:
-            return "delivered", ""
-        outcome: Outcome = "server_error" if response.status_code >= 500 else "client_error"
-        return outcome, f"HTTP {response.status_code}"
-
-    def _headers(self) -> dict[str, str]:
-        """JSON, signed as ``service:kpi`` for the risk service: never an anonymous call."""
-        headers = {"content-type": "application/json"}
-        if self._tokens is not None:
-            token = self._tokens.sign(KPI_PRINCIPAL, "risk")
-            headers["authorization"] = f"Bearer {token}"
-        return headers
-
-    async def _refresh_stats(self) -> None:
-        loop_time = asyncio.get_running_loop().time()
-        if loop_time < self._stats_due:
-            return
-        self._stats_due = loop_time + self.options.stats_interval
-        for source in EventSource:
-            count, oldest = await self._store().pending_stats(source)
-            PENDING_EVENTS.labels(source.value).set(count)
-            age = 0.0 if oldest is None else max((now() - oldest).total_seconds(), 0.0)
-            OLDEST_PENDING_AGE.labels(source.value).set(age)
 
 
 class NoDataMonitor:

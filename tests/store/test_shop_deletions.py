@@ -4,8 +4,8 @@ and a crash between the stored deliveries and the local deletion heals itself.""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
-import httpx
 import pytest
 
 from services.runtime.caller import BUILT_IN_ACTOR
@@ -14,7 +14,9 @@ from services.runtime.errors import NotFound
 from services.runtime.records import now_ms
 from services.runtime.settings import IntegraSettings
 from services.scoring.app import ScoringService
-from services.scoring.shop_deletions import DeletionOptions, Receiver
+from services.scoring.shop_deletions import DeletionOptions, Receiver, ShopDeletionDispatcher
+
+OPTIONS = DeletionOptions(poll_interval=3600, timeout=1, backoff_cap=3600)
 
 
 @pytest.fixture
@@ -24,7 +26,7 @@ async def service(settings: IntegraSettings) -> AsyncIterator[ScoringService]:
     started = ScoringService(
         settings,
         receivers={"risk": down, "kpi": down},
-        deletion_options=DeletionOptions(poll_interval=3600, timeout=1, backoff_cap=3600),
+        deletion_options=OPTIONS,
     )
     await started.start()
     try:
@@ -50,11 +52,16 @@ async def test_a_crash_before_the_local_deletion_is_healed_by_the_dispatcher(
     shop = await service.store.create_shop("Half deleted", None, None)
     # The request stored its deliveries, then the process died before remove_shop.
     await service.deletions.request(shop["_id"], BUILT_IN_ACTOR)
-    down = service.dispatcher.receivers["risk"].base_url
-    async with httpx.AsyncClient(base_url=down, timeout=1) as client:
-        clients = {"risk": client, "kpi": client}
-        accepted = await service.dispatcher.run_once(clients)
-    assert accepted == 0  # nothing listens: both stay pending, to be retried
+    replica = ShopDeletionDispatcher(
+        lambda: service.deletions,
+        service.store.remove_shop,
+        service.dispatcher.receivers,
+        None,
+        OPTIONS,
+    )
+    async with replica:
+        report = await replica.run_once()
+    assert (report.delivered, report.failed) == (0, 2)  # nothing listens: both to be retried
     with pytest.raises(NotFound):
         await service.store.get_shop(shop["_id"])
     deliveries = await service.deletions.of_shop(shop["_id"])
@@ -65,8 +72,9 @@ async def test_a_crash_before_the_local_deletion_is_healed_by_the_dispatcher(
 async def test_a_delivery_is_leased_by_one_dispatcher(service: ScoringService) -> None:
     shop = await service.store.create_shop("Contended", None, None)
     await service.deletions.request(shop["_id"], BUILT_IN_ACTOR)
-    [due, *_] = await service.deletions.due(now_ms(), 10)
-    claims = [await service.deletions.claim(due, now_ms(), 30_000) for _ in range(2)]
-    assert claims == [True, False]
-    still_due = [d["_id"] for d in await service.deletions.due(now_ms(), 10)]
+    [due, *_] = await service.deletions.due(10)
+    lease = timedelta(seconds=30)
+    claims = [await service.deletions.claim(due, lease) for _ in range(2)]
+    assert [claim is not None for claim in claims] == [True, False]
+    still_due = [d["_id"] for d in await service.deletions.due(10)]
     assert due["_id"] not in still_due  # leased: not due again
