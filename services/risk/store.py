@@ -23,16 +23,16 @@ guard uses ``$nin``; a top-level ``$or`` beside other keys ignores them, so ``$o
 wrapped in ``$and``; a top-level boolean written by ``$set`` reads back as 0/1, so flags are
 read through ``bool()`` and queried by ``True``/``False`` only; ``find_one_and_update`` is not
 used.
+
+The documents' layout is :mod:`services.risk.documents`; how writes change a risk is
+:mod:`services.risk.changes`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
@@ -41,8 +41,18 @@ from pymongo.errors import DuplicateKeyError
 
 from services.risk import domain
 from services.risk.breach_claims import BreachClaims
+from services.risk.changes import escalated_risk, escalation_change
+from services.risk.documents import (
+    OPEN_STATUSES,
+    EventResult,
+    RiskMutation,
+    day,
+    risk_filter,
+    risk_sort,
+    rule_fields,
+    stages_of,
+)
 from services.risk.escalation import EscalationItem, escalated_before, items_to_apply
-from services.runtime.caller import current_actor
 from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
@@ -50,318 +60,6 @@ from services.runtime.records import Document, now
 from services.runtime.shop_purge import ShopPurge
 
 MAX_ATTEMPTS = 30
-OPEN_STATUSES = sorted(s.value for s in domain.OPEN_STATUSES)
-
-# --- values ---------------------------------------------------------------------------------
-
-
-def today() -> date:
-    """Today in UTC: the day overdue views and slippage are computed for."""
-    return datetime.now(UTC).date()
-
-
-def day(value: date | None) -> str | None:
-    """A calendar day as stored: ``YYYY-MM-DD`` (sorts and compares as text)."""
-    return value.isoformat() if value is not None else None
-
-
-def parse_day(value: object) -> date | None:
-    """A stored calendar day back as a :class:`date`."""
-    return date.fromisoformat(str(value)) if value else None
-
-
-def text(value: object) -> str | None:
-    """A value as history text (``None`` stays ``None``)."""
-    if value is None:
-        return None
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-# --- risk documents (pure) ------------------------------------------------------------------
-
-
-def assessment_doc(assessment: domain.Assessment | None) -> Document | None:
-    """The stored form of an assessment: its two factors."""
-    if assessment is None:
-        return None
-    return {"likelihood": int(assessment.likelihood), "impact": int(assessment.impact)}
-
-
-def assessment_of(doc: Mapping[str, Any] | None) -> domain.Assessment | None:
-    """A stored assessment back as a domain value."""
-    if not doc:
-        return None
-    return domain.Assessment(
-        domain.Likelihood(int(doc["likelihood"])), domain.Impact(int(doc["impact"]))
-    )
-
-
-def assessment_fields(inherent: domain.Assessment, residual: domain.Assessment | None) -> Document:
-    """Both assessments and their denormalised scores and levels (for filters and sorting)."""
-    return {
-        "inherent": assessment_doc(inherent),
-        "inherent_score": inherent.score,
-        "inherent_level": inherent.level.value,
-        "residual": assessment_doc(residual),
-        "residual_score": residual.score if residual else None,
-        "residual_level": residual.level.value if residual else None,
-    }
-
-
-def change(field_name: str, before: object, after: object) -> Document:
-    """One changed field of a history entry, values as text."""
-    return {"field": field_name, "before": text(before), "after": text(after)}
-
-
-def history_entry(
-    on_behalf_of: str | None,
-    action: str,
-    changes: Sequence[Document],
-    reason: str | None,
-    at: datetime,
-    **escalation: object,
-) -> Document:
-    """A history entry: who, what (action and changed fields), when, why; escalations add
-    ``rule_id``, ``kpi_code``, ``kpi_value`` and ``event_id``.
-
-    Who is the authenticated caller of the request (``actor``, from the credential); a
-    free-text name the caller gives is kept beside it as ``on_behalf_of``, never instead.
-    """
-    return {
-        "at": at,
-        "actor": current_actor().document(),
-        "on_behalf_of": on_behalf_of,
-        "action": action,
-        "changes": list(changes),
-        "reason": reason,
-        **escalation,
-    }
-
-
-def next_action_due(actions: Iterable[Mapping[str, Any]]) -> str | None:
-    """The earliest due day of the unfinished actions (drives the overdue view)."""
-    dues = [a["due_at"] for a in actions if not a.get("done") and a.get("due_at")]
-    return min(dues) if dues else None
-
-
-def risk_document(
-    *,
-    risk_id: str,
-    shop_id: str,
-    category: domain.RiskCategoryCode,
-    title: str,
-    description: str,
-    owner: str | None,
-    inherent: domain.Assessment,
-    residual: domain.Assessment | None,
-    next_review_at: date | None,
-    status: domain.RiskStatus,
-    created: Document,
-    at: datetime,
-    applied_event_ids: Sequence[str] = (),
-) -> Document:
-    """A new risk document; ``created`` is its first history entry."""
-    return {
-        "_id": risk_id,
-        "shop_id": shop_id,
-        "category": category.value,
-        "group": domain.RISK_CATEGORY_BY_CODE[category].group.value,
-        "title": title,
-        "title_key": title.casefold(),
-        "description": description,
-        "owner": owner,
-        **assessment_fields(inherent, residual),
-        "status": status.value,
-        "next_review_at": day(next_review_at),
-        "actions": [],
-        "next_action_due": None,
-        "history": [created],
-        "applied_event_ids": list(applied_event_ids),
-        "created_by_event": applied_event_ids[0] if applied_event_ids else None,
-        "created_at": at,
-        "updated_at": at,
-        "version": 1,
-    }
-
-
-@dataclass(frozen=True)
-class RiskChange:
-    """What one modification of a risk writes: fields to ``$set`` and one history entry."""
-
-    fields: Document
-    entry: Document
-
-
-RiskMutation = Callable[[Document], RiskChange | None]
-
-
-# --- escalations (pure) ---------------------------------------------------------------------
-
-
-@dataclass
-class EventResult:
-    """The outcome of an event; ``escalated`` lists the categories this call changed."""
-
-    outcome: list[Document]
-    duplicate: bool
-    escalated: list[str] = field(default_factory=list)
-
-
-def escalated_risk_id(shop_id: str, category: domain.RiskCategoryCode, existing: int) -> str:
-    """The id of the risk an escalation creates for a shop's category when it had
-    ``existing`` risks of that category: two events escalating the same category at once both
-    derive the same id, so only one creates a risk and the other raises it."""
-    digest = hashlib.sha256(f"{shop_id}\x00{category.value}\x00{existing}".encode()).hexdigest()
-    return digest[:24]
-
-
-def _escalation_marks(item: EscalationItem, event_id: str) -> Document:
-    return {
-        "rule_id": item.rule_id,
-        "kpi_code": item.kpi_code,
-        "kpi_value": item.kpi_value,
-        "event_id": event_id,
-    }
-
-
-def escalated_risk(
-    shop_id: str, item: EscalationItem, event_id: str, at: datetime, existing: int = 0
-) -> Document:
-    """A risk created by an escalation: IDENTIFIED, seeded by the domain, owner unassigned;
-    ``existing`` counts the shop's risks of the category before it (see its id)."""
-    inherent = domain.escalation_seed(item.category, item.step)
-    created = history_entry(
-        None,
-        "CREATED",
-        [
-            change("status", None, domain.RiskStatus.IDENTIFIED.value),
-            change("inherent.likelihood", None, int(inherent.likelihood)),
-            change("inherent.impact", None, int(inherent.impact)),
-        ],
-        item.reason,
-        at,
-        **_escalation_marks(item, event_id),
-    )
-    return risk_document(
-        risk_id=escalated_risk_id(shop_id, item.category, existing),
-        shop_id=shop_id,
-        category=item.category,
-        title=item.title,
-        description=domain.RISK_CATEGORY_BY_CODE[item.category].manifestation,
-        owner=None,
-        inherent=inherent,
-        residual=None,
-        next_review_at=None,
-        status=domain.RiskStatus.IDENTIFIED,
-        created=created,
-        at=at,
-        applied_event_ids=[event_id],
-    )
-
-
-def escalation_change(
-    doc: Mapping[str, Any], item: EscalationItem, event_id: str, at: datetime
-) -> RiskChange | None:
-    """Raise an open risk's inherent likelihood by the item's step; ``None`` when the event
-    was applied to it already or it has been closed meanwhile."""
-    if event_id in doc.get("applied_event_ids", []):
-        return None
-    if not domain.is_open(domain.RiskStatus(doc["status"])):
-        return None
-    inherent = assessment_of(doc["inherent"])
-    assert inherent is not None
-    raised = domain.escalate_assessment(inherent, item.step)
-    entry = history_entry(
-        None,
-        "ESCALATED",
-        [change("inherent.likelihood", int(inherent.likelihood), int(raised.likelihood))],
-        item.reason,
-        at,
-        **_escalation_marks(item, event_id),
-    )
-    fields = assessment_fields(raised, assessment_of(doc.get("residual")))
-    return RiskChange(fields, entry)
-
-
-# --- roadmap documents (pure) ---------------------------------------------------------------
-
-
-def stage_of(code: domain.StageCode, doc: Mapping[str, Any] | None) -> domain.Stage:
-    """A stored stage as a domain value (a missing one is NOT_STARTED)."""
-    if not doc:
-        return domain.Stage(code)
-    return domain.Stage(
-        code=code,
-        status=domain.StageStatus(doc["status"]),
-        planned_start=parse_day(doc.get("planned_start")),
-        planned_end=parse_day(doc.get("planned_end")),
-        actual_start=parse_day(doc.get("actual_start")),
-        actual_end=parse_day(doc.get("actual_end")),
-    )
-
-
-def stages_of(roadmap: Mapping[str, Any] | None) -> list[domain.Stage]:
-    """The five stages of a stored roadmap, in order."""
-    stored = (roadmap or {}).get("stages", {})
-    return [stage_of(info.code, stored.get(info.code.value)) for info in domain.STAGES]
-
-
-def stage_doc(stage: domain.Stage, at: datetime, by: str | None) -> Document:
-    """The stored form of a stage."""
-    return {
-        "status": stage.status.value,
-        "planned_start": day(stage.planned_start),
-        "planned_end": day(stage.planned_end),
-        "actual_start": day(stage.actual_start),
-        "actual_end": day(stage.actual_end),
-        "updated_at": at,
-        "updated_by": by,
-        "actor": current_actor().document(),
-    }
-
-
-# --- the store ------------------------------------------------------------------------------
-
-_SORT_KEYS = {
-    "SCORE": "inherent_score",
-    "RESIDUAL_SCORE": "residual_score",
-    "CREATED_AT": "created_at",
-    "UPDATED_AT": "updated_at",
-    "TITLE": "title_key",
-    "NEXT_REVIEW": "next_review_at",
-}
-
-
-def risk_filter(
-    *,
-    shop_ids: Sequence[str] | None = None,
-    groups: Sequence[str] | None = None,
-    categories: Sequence[str] | None = None,
-    levels: Sequence[str] | None = None,
-    statuses: Sequence[str] | None = None,
-    owner: str | None = None,
-) -> Document:
-    """A query over risks from optional filters (each list is "any of"; levels are inherent)."""
-    query: Document = {}
-    for key, values in (
-        ("shop_id", shop_ids),
-        ("group", groups),
-        ("category", categories),
-        ("inherent_level", levels),
-        ("status", statuses),
-    ):
-        if values is not None:
-            query[key] = {"$in": list(values)}
-    if owner is not None:
-        query["owner"] = owner
-    return query
-
-
-def risk_sort(sort: str, descending: bool) -> list[tuple[str, int]]:
-    """The sort of a risk list, ties broken by id."""
-    return [(_SORT_KEYS[sort], DESCENDING if descending else ASCENDING), ("_id", ASCENDING)]
 
 
 class RiskStore:
@@ -721,30 +419,3 @@ class RiskStore:
             if result.matched_count == 1:
                 return {**stored, "stages": stages, "version": stored["version"] + 1}
         raise Conflict("shopId", f"the roadmap of {shop_id!r} keeps changing concurrently; retry")
-
-
-def rule_fields(rule: domain.MonitoringRule) -> Document:
-    """The stored form of a rule (its id is ``_id``)."""
-    return {
-        "_id": rule.id,
-        "kpi_code": rule.kpi_code,
-        "comparator": rule.comparator.value,
-        "threshold": rule.threshold,
-        "category": rule.category.value,
-        "likelihood_step": rule.likelihood_step,
-        "enabled": rule.enabled,
-        "updated_at": now(),
-    }
-
-
-def rule_of(doc: Mapping[str, Any]) -> domain.MonitoringRule:
-    """A stored rule as a domain value."""
-    return domain.MonitoringRule(
-        id=doc["_id"],
-        kpi_code=doc["kpi_code"],
-        comparator=domain.Comparator(doc["comparator"]),
-        threshold=float(doc["threshold"]),
-        category=domain.RiskCategoryCode(doc["category"]),
-        likelihood_step=int(doc["likelihood_step"]),
-        enabled=bool(doc["enabled"]),
-    )

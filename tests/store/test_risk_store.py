@@ -18,17 +18,17 @@ from pymongo.errors import DuplicateKeyError
 
 from services.risk import domain, models
 from services.risk.app import RiskService
-from services.risk.escalation import EscalationItem
-from services.risk.routes import kpi_plan, new_risk, status_change
-from services.risk.store import (
-    RiskStore,
+from services.risk.changes import (
     escalated_risk,
     escalated_risk_id,
     escalation_change,
-    risk_filter,
-    risk_sort,
-    rule_of,
+    new_risk,
+    status_change,
 )
+from services.risk.documents import risk_filter, risk_sort, rule_of
+from services.risk.escalation import EscalationItem
+from services.risk.service import kpi_plan
+from services.risk.store import RiskStore
 from services.runtime.errors import Conflict, ErrorCode, IntegraError
 from services.runtime.metrics import REGISTRY
 from services.runtime.records import Document, now
