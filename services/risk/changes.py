@@ -7,9 +7,8 @@ under the request's field names (:func:`wire_fields`). Pure: the store does the 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -28,31 +27,10 @@ from services.risk.documents import (
 )
 from services.risk.escalation import EscalationItem
 from services.risk.models import HistoryAction
+from services.risk.wire_errors import wire_fields
 from services.runtime.errors import Conflict, ErrorCode, IntegraError, ValidationFailed
 from services.runtime.idempotency import Idempotency
 from services.runtime.records import Document, new_id
-from services.runtime.wire import wire_alias
-
-# --- errors under wire names ----------------------------------------------------------------
-
-
-def wire_field(path: str) -> str:
-    """A domain field path under its wire name (``actual_start`` → ``actualStart``)."""
-    return ".".join(wire_alias(part) for part in path.split("."))
-
-
-@contextlib.contextmanager
-def wire_fields() -> Iterator[None]:
-    """Report the domain errors raised in the block under the wire's field names."""
-    try:
-        yield
-    except IntegraError as error:
-        if error.field:
-            name = wire_field(error.field)
-            error.message = error.message.replace(error.field, name)
-            error.field = name
-        raise
-
 
 # --- risks as the domain changes them (pure) ------------------------------------------------
 
@@ -278,24 +256,6 @@ def stage_change(
         return {code.value: stage_doc(stage, at, body.on_behalf_of)}
 
     return mutate
-
-
-def updated_rule(current: domain.MonitoringRule, body: models.RuleUpdate) -> domain.MonitoringRule:
-    """A rule with the given fields changed, validated again as a whole."""
-    changes = body.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None:
-            raise ValidationFailed(wire_field(name), f"{wire_field(name)} cannot be cleared")
-    merged = {
-        "kpi_code": current.kpi_code,
-        "comparator": current.comparator.value,
-        "threshold": current.threshold,
-        "category": current.category.value,
-        "likelihood_step": current.likelihood_step,
-        "enabled": current.enabled,
-    }
-    with wire_fields():
-        return domain.validate_rule(current.id, **{**merged, **changes})
 
 
 # --- escalations ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -22,11 +22,6 @@ from services.runtime.records import Document, now
 OPEN_STATUSES = sorted(s.value for s in domain.OPEN_STATUSES)
 
 # --- values ---------------------------------------------------------------------------------
-
-
-def today() -> date:
-    """Today in UTC: the day overdue views and slippage are computed for."""
-    return datetime.now(UTC).date()
 
 
 def day(value: date | None) -> str | None:

@@ -25,57 +25,26 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime
 from typing import ParamSpec, TypeVar
 
 from pydantic import BaseModel
 
 from services.risk import domain, escalation, models
-from services.risk.answers import (
-    catalogue,
-    group_by_shop,
-    matrix_out,
-    outcome_out,
-    overdue_out,
-    risk_out,
-    roadmap_out,
-    rule_out,
-    summary_out,
-)
-from services.risk.changes import (
-    add_action,
-    new_risk,
-    stage_change,
-    status_change,
-    update_action,
-    update_change,
-    updated_rule,
-    wire_fields,
-)
-from services.risk.documents import (
-    EventResult,
-    RiskChange,
-    RiskMutation,
-    custom_rule_document,
-    risk_filter,
-    risk_sort,
-    rule_of,
-    rule_update_fields,
-    stages_of,
-    today,
-)
+from services.risk.answers import catalogue
 from services.risk.escalation import EscalationItem
 from services.risk.kpi_codes import KpiCodes
 from services.risk.models import EscalationSource
-from services.risk.store import RiskStore
+from services.risk.store import Escalated, RiskStore
+from services.risk.wire_errors import wire_field, wire_fields
 from services.runtime.auth import Role
 from services.runtime.caller import require_role
-from services.runtime.concurrency import check_version
 from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
 from services.runtime.idempotency import Idempotency, check_key, request_hash
 from services.runtime.metrics import RISK_ESCALATIONS
 from services.runtime.openapi import DeletedById
-from services.runtime.records import Document, new_id, now
+from services.runtime.records import new_id, now
 from services.runtime.shop_purge import ShopPurged
 from services.runtime.wire import Page, check_id, check_scope
 
@@ -120,6 +89,11 @@ def check_stage(value: str) -> domain.StageCode:
     return domain.StageCode(value)
 
 
+def today() -> date:
+    """Today in UTC: the day overdue views and slippage are computed for."""
+    return datetime.now(UTC).date()
+
+
 def idempotency_of(
     operation: str, key: str | None, body: BaseModel, scope: dict[str, str] | None = None
 ) -> Idempotency | None:
@@ -131,7 +105,7 @@ def idempotency_of(
 
 
 def kpi_plan(
-    rules: list[domain.MonitoringRule], event: models.KpiMeasurementEvent
+    rules: Sequence[domain.MonitoringRule], event: models.KpiMeasurementEvent
 ) -> list[EscalationItem]:
     """The plan of a KPI measurement event: its breach is its measurement's (every revision
     of one measurement shares it)."""
@@ -141,9 +115,28 @@ def kpi_plan(
     )
 
 
-def _count(result: EventResult, source: EscalationSource) -> None:
-    for category in result.escalated:
+def updated_rule(current: domain.MonitoringRule, body: models.RuleUpdate) -> domain.MonitoringRule:
+    """A rule with the given fields changed, validated again as a whole."""
+    changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None:
+            raise ValidationFailed(wire_field(name), f"{wire_field(name)} cannot be cleared")
+    merged = {
+        "kpi_code": current.kpi_code,
+        "comparator": current.comparator.value,
+        "threshold": current.threshold,
+        "category": current.category.value,
+        "likelihood_step": current.likelihood_step,
+        "enabled": current.enabled,
+    }
+    with wire_fields():
+        return domain.validate_rule(current.id, **{**merged, **changes})
+
+
+def _counted(escalated: Escalated, source: EscalationSource) -> models.EscalationOutcome:
+    for category in escalated.categories:
         RISK_ESCALATIONS.labels(category, source.value).inc()
+    return escalated.outcome
 
 
 class RiskService:
@@ -167,8 +160,7 @@ class RiskService:
     ) -> models.Risk:
         """Add a risk to a shop's register (IDENTIFIED); a retried key answers the first."""
         key = idempotency_of("createRisk", idempotency_key, body)
-        doc = await self.store.insert_risk(new_risk(body, now()), key)
-        return risk_out(doc, today())
+        return await self.store.create_risk(body, key, now(), today())
 
     @requires(Role.VIEWER)
     async def list_risks(
@@ -177,71 +169,28 @@ class RiskService:
         """A page of risks; a page per shop of ``shop_ids``; or the risks of ``ids``."""
         as_of = today()
         if query.ids is not None:
-            docs = await self.store.risks_by_ids(query.ids)
-            return models.RiskBatch(items=[risk_out(d, as_of) for d in docs])
+            return models.RiskBatch(items=await self.store.risks_of_ids(query.ids, as_of))
         if query.shop_id is not None and query.shop_ids is not None:
             raise ValidationFailed("shopIds", "give shopId or shopIds, not both")
-        filters = risk_filter(
-            shop_ids=query.shop_ids or ([query.shop_id] if query.shop_id else None),
-            groups=query.group,
-            categories=query.category,
-            levels=query.level,
-            statuses=query.status,
-            owner=query.owner,
-        )
-        sort = risk_sort(query.sort.value, query.order is models.SortOrder.DESC)
         if query.shop_ids is not None:
-            by_shop = group_by_shop(await self.store.find_risks(filters, sort))
-            start, end = query.offset, query.offset + query.limit
-            pages = [
-                models.ShopRisks(
-                    shop_id=shop_id,
-                    items=[risk_out(d, as_of) for d in by_shop[shop_id][start:end]],
-                    total_count=len(by_shop[shop_id]),
-                    limit=query.limit,
-                    offset=query.offset,
-                )
-                for shop_id in query.shop_ids
-            ]
+            pages = await self.store.shop_risk_pages(query, query.shop_ids, as_of)
             return models.ShopRisksBatch(items=pages)
-        docs, total = await self.store.list_risks(filters, sort, query.limit, query.offset)
-        items = [risk_out(d, as_of) for d in docs]
-        return Page[models.Risk](
-            items=items, total_count=total, limit=query.limit, offset=query.offset
-        )
+        return await self.store.risk_page(query, as_of)
 
     @requires(Role.VIEWER)
     async def get_risk(self, risk_id: str) -> models.Risk:
         """One risk with its history; NOT_FOUND naming ``risk_id``."""
-        doc = await self.store.get_risk(check_id(risk_id, "risk_id"), "risk_id")
-        return risk_out(doc, today())
-
-    async def _modify(
-        self, risk_id: str, mutate: RiskMutation, expected_version: int | None
-    ) -> models.Risk:
-        doc, _ = await self.store.modify_risk(
-            check_id(risk_id, "risk_id"),
-            mutate,
-            field_name="risk_id",
-            expected_version=expected_version,
-        )
-        return risk_out(doc, today())
+        return await self.store.risk(check_id(risk_id, "risk_id"), today())
 
     @requires(Role.ANALYST)
     async def update_risk(self, risk_id: str, body: models.RiskUpdate) -> models.Risk:
         """Change a risk's fields and assessments (nothing differs: nothing written)."""
-        at = now()
-        return await self._modify(
-            risk_id, lambda doc: update_change(doc, body, at), body.expected_version
-        )
+        return await self.store.update_risk(check_id(risk_id, "risk_id"), body, now(), today())
 
     @requires(Role.ANALYST)
     async def change_status(self, risk_id: str, body: models.StatusChange) -> models.Risk:
         """Move a risk through its lifecycle; a move it does not allow is INVALID_TRANSITION."""
-        at = now()
-        return await self._modify(
-            risk_id, lambda doc: status_change(doc, body, at), body.expected_version
-        )
+        return await self.store.change_status(check_id(risk_id, "risk_id"), body, now(), today())
 
     @requires(Role.ANALYST)
     async def add_action(
@@ -250,18 +199,7 @@ class RiskService:
         """Add a mitigation action; a retried key answers the risk as it is."""
         check_id(risk_id, "risk_id")
         key = idempotency_of("addMitigationAction", idempotency_key, body, {"riskId": risk_id})
-        at = now()
-        action_id = key.record_id(risk_id) if key else new_id()
-
-        def mutate(doc: Document) -> RiskChange | None:
-            # A retried keyed request finds its action applied and answers the risk as it is:
-            # its expectedVersion was met by the first attempt, so it is checked on writes only.
-            added = add_action(doc, body, action_id, at, key)
-            if added is not None:
-                check_version("risk", risk_id, doc["version"], body.expected_version)
-            return added
-
-        return await self._modify(risk_id, mutate, None)
+        return await self.store.add_action(risk_id, body, key, now(), today())
 
     @requires(Role.ANALYST)
     async def update_action(
@@ -269,45 +207,37 @@ class RiskService:
     ) -> models.Risk:
         """Change or complete a mitigation action; NOT_FOUND naming ``action_id``."""
         check_id(action_id, "action_id")
-        at = now()
-        return await self._modify(
-            risk_id, lambda doc: update_action(doc, action_id, body, at), body.expected_version
-        )
+        risk_id = check_id(risk_id, "risk_id")
+        return await self.store.update_action(risk_id, action_id, body, now(), today())
 
     # --- views -----------------------------------------------------------------------------
 
     @requires(Role.VIEWER)
     async def matrices(self, query: models.ViewQuery) -> models.MatrixBatch:
         """The 5 × 5 matrix of the open risks of each shop (one command)."""
-        by_shop = group_by_shop(await self.store.open_risks(query.shop_ids))
-        items = [matrix_out(s, query.kind, by_shop.get(s, [])) for s in query.shop_ids]
-        return models.MatrixBatch(items=items)
+        return models.MatrixBatch(items=await self.store.matrices(query.shop_ids, query.kind))
 
     @requires(Role.VIEWER)
     async def summaries(self, query: models.ViewQuery) -> models.SummaryBatch:
         """Open risks by group and level for each shop (one command)."""
-        by_shop = group_by_shop(await self.store.open_risks(query.shop_ids))
-        items = [summary_out(s, query.kind, by_shop.get(s, [])) for s in query.shop_ids]
-        return models.SummaryBatch(items=items)
+        return models.SummaryBatch(items=await self.store.summaries(query.shop_ids, query.kind))
 
     @requires(Role.VIEWER)
     async def overdue(self, query: models.OverdueQuery) -> models.Overdue:
         """Overdue reviews and actions of a shop as of a day (default: today, UTC)."""
-        as_of = query.as_of or today()
-        docs = await self.store.overdue_candidates(query.shop_id, as_of)
-        return overdue_out(query.shop_id, docs, as_of)
+        return await self.store.overdue(query.shop_id, query.as_of or today())
 
     # --- monitoring rules ------------------------------------------------------------------
 
     @requires(Role.VIEWER)
     async def list_rules(self) -> list[models.Rule]:
         """Every monitoring rule, built-in first."""
-        return [rule_out(d) for d in await self.store.list_rules()]
+        return await self.store.all_rules()
 
     @requires(Role.VIEWER)
     async def get_rule(self, rule_id: str) -> models.Rule:
         """One monitoring rule; NOT_FOUND."""
-        return rule_out(await self.store.get_rule(check_rule_id(rule_id)))
+        return await self.store.rule(check_rule_id(rule_id))
 
     @requires(Role.ADMIN)
     async def create_rule(
@@ -318,16 +248,16 @@ class RiskService:
         with wire_fields():
             rule = domain.validate_rule(new_id(), **body.model_dump())
         await self.kpi_codes.check(body.kpi_code)
-        return rule_out(await self.store.insert_rule(custom_rule_document(rule), key))
+        return await self.store.create_rule(rule, key)
 
     @requires(Role.ADMIN)
     async def update_rule(self, rule_id: str, body: models.RuleUpdate) -> models.Rule:
         """Change a monitoring rule (built-in ones too)."""
-        current = rule_of(await self.store.get_rule(check_rule_id(rule_id)))
+        current = await self.store.monitoring_rule(check_rule_id(rule_id))
         rule = updated_rule(current, body)
         if rule.kpi_code != current.kpi_code:
             await self.kpi_codes.check(rule.kpi_code)
-        return rule_out(await self.store.replace_rule(rule_id, rule_update_fields(rule)))
+        return await self.store.save_rule(rule)
 
     @requires(Role.ADMIN)
     async def delete_rule(self, rule_id: str) -> DeletedById:
@@ -340,14 +270,12 @@ class RiskService:
     @requires(Role.ANALYST)
     async def kpi_event(self, event: models.KpiMeasurementEvent) -> models.EscalationOutcome:
         """Apply the monitoring rules to a KPI measurement, once per event and breach."""
-        rules = [rule_of(d) for d in await self.store.rules_for(event.kpi_code)]
+        plan = kpi_plan(await self.store.enabled_rules(event.kpi_code), event)
         fingerprint = (
             f"kpi|{event.shop_id}|{event.kpi_code}|{event.value!r}|{event.measured_at.isoformat()}"
         )
-        plan = kpi_plan(rules, event)
-        result = await self.store.apply_event(event.event_id, event.shop_id, fingerprint, plan)
-        _count(result, EscalationSource.KPI_RULE)
-        return outcome_out(event.event_id, event.shop_id, result)
+        escalated = await self.store.escalate(event.event_id, event.shop_id, fingerprint, plan)
+        return _counted(escalated, EscalationSource.KPI_RULE)
 
     @requires(Role.ANALYST)
     async def no_data_event(self, event: models.NoDataEvent) -> models.EscalationOutcome:
@@ -357,26 +285,22 @@ class RiskService:
         )
         start = escalation.silence_start(event.last_measurement_at, event.shop_created_at)
         fingerprint = f"no_data|{event.shop_id}|{start.isoformat() if start else 'never'}"
-        result = await self.store.apply_event(event.event_id, event.shop_id, fingerprint, plan)
-        _count(result, EscalationSource.NO_DATA)
-        return outcome_out(event.event_id, event.shop_id, result)
+        escalated = await self.store.escalate(event.event_id, event.shop_id, fingerprint, plan)
+        return _counted(escalated, EscalationSource.NO_DATA)
 
     # --- roadmaps --------------------------------------------------------------------------
 
     @requires(Role.VIEWER)
     async def roadmaps(self, query: models.ShopIdsQuery) -> models.RoadmapBatch:
         """The roadmap of each shop (one command)."""
-        stored = await self.store.roadmaps_of(query.shop_ids)
-        as_of = today()
-        return models.RoadmapBatch(
-            items=[roadmap_out(s, stored.get(s), as_of) for s in query.shop_ids]
-        )
+        states = await self.store.shop_roadmaps(query.shop_ids, today())
+        return models.RoadmapBatch(items=[state.roadmap for state in states])
 
     @requires(Role.VIEWER)
     async def get_roadmap(self, shop_id: str) -> models.Roadmap:
         """A shop's roadmap (missing stages are NOT_STARTED)."""
-        stored = await self.store.roadmaps_of([check_scope(shop_id, "shop_id")])
-        return roadmap_out(shop_id, stored.get(shop_id), today())
+        [state] = await self.store.shop_roadmaps([check_scope(shop_id, "shop_id")], today())
+        return state.roadmap
 
     @requires(Role.ANALYST)
     async def update_stage(
@@ -385,30 +309,29 @@ class RiskService:
         """Change a stage of a shop's roadmap; escalate the stages that slip."""
         check_scope(shop_id, "shop_id")
         as_of = today()
-        roadmap = await self.store.modify_roadmap(shop_id, stage_change(stage, body, as_of, now()))
-        await self._escalate_slips(shop_id, roadmap)
-        return roadmap_out(shop_id, roadmap, as_of)
+        state = await self.store.change_stage(shop_id, stage, body, now(), as_of)
+        await self._escalate_slips(shop_id, state.stages)
+        return state.roadmap
 
     @requires(Role.ANALYST)
     async def check_slippage(self, shop_id: str) -> models.SlippageCheck:
         """Escalate the stages of a shop's roadmap that slip (once per stage)."""
-        stored = await self.store.roadmaps_of([check_scope(shop_id, "shop_id")])
-        outcomes = await self._escalate_slips(shop_id, stored.get(shop_id) or {})
+        [state] = await self.store.shop_roadmaps([check_scope(shop_id, "shop_id")], today())
+        outcomes = await self._escalate_slips(shop_id, state.stages)
         return models.SlippageCheck(shop_id=shop_id, escalations=outcomes)
 
     async def _escalate_slips(
-        self, shop_id: str, roadmap: Document
+        self, shop_id: str, stages: Sequence[domain.Stage]
     ) -> list[models.EscalationOutcome]:
         as_of = today()
         outcomes = []
-        for stage in stages_of(roadmap):
+        for stage in stages:
             item = escalation.slip_item(stage, as_of)
             if item is None:
                 continue
             event_id = escalation.slip_event_id(shop_id, stage.code)
-            result = await self.store.apply_event(event_id, shop_id, event_id, [item])
-            _count(result, EscalationSource.ROADMAP_SLIP)
-            outcomes.append(outcome_out(event_id, shop_id, result))
+            escalated = await self.store.escalate(event_id, shop_id, event_id, [item])
+            outcomes.append(_counted(escalated, EscalationSource.ROADMAP_SLIP))
         return outcomes
 
     # --- shops -----------------------------------------------------------------------------
@@ -416,4 +339,4 @@ class RiskService:
     @requires(Role.ADMIN)
     async def purge_shop(self, shop_id: str) -> ShopPurged:
         """Forget a deleted shop: its risks, roadmap and breach claims (idempotent)."""
-        return await self.store.purge.purge(check_id(shop_id, "shop_id"))
+        return await self.store.forget_shop(check_id(shop_id, "shop_id"))
