@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from services.risk import domain, models
+from services.risk import domain, models, roadmap
 from services.risk.documents import EventResult, assessment_of, parse_day, rule_of, stages_of
 from services.risk.models import HistoryAction
 from services.runtime.caller import Actor, creator_of
@@ -37,11 +37,11 @@ def catalogue() -> models.Catalogue:
             )
             for c in domain.RISK_CATEGORIES
         ],
-        stages=[stage_info_out(s) for s in domain.STAGES],
+        stages=[stage_info_out(s) for s in roadmap.STAGES],
     )
 
 
-def stage_info_out(info: domain.StageInfo) -> models.StageInfoOut:
+def stage_info_out(info: roadmap.StageInfo) -> models.StageInfoOut:
     """The wire form of a stage of the catalogue."""
     return models.StageInfoOut(
         code=info.code,
@@ -155,7 +155,7 @@ def roadmap_out(shop_id: str, stored: Mapping[str, Any] | None, as_of: date) -> 
     docs = (stored or {}).get("stages", {})
     stages = []
     for stage in stages_of(stored):
-        info = domain.STAGE_BY_CODE[stage.code]
+        info = roadmap.STAGE_BY_CODE[stage.code]
         doc = docs.get(stage.code.value) or {}
         stages.append(
             models.RoadmapStage(
@@ -165,8 +165,8 @@ def roadmap_out(shop_id: str, stored: Mapping[str, Any] | None, as_of: date) -> 
                 planned_end=stage.planned_end,
                 actual_start=stage.actual_start,
                 actual_end=stage.actual_end,
-                slippage_days=domain.slippage_days(stage, as_of),
-                slips=domain.slips(stage, as_of),
+                slippage_days=roadmap.slippage_days(stage, as_of),
+                slips=roadmap.slips(stage, as_of),
                 updated_at=doc.get("updated_at"),
                 updated_by=doc.get("updated_by"),
                 actor=Actor.from_document(doc["actor"]) if "actor" in doc else None,

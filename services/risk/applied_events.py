@@ -60,13 +60,7 @@ class AppliedEvents(RiskDocuments):
         try:
             await self.events.insert_one(record)
         except DuplicateKeyError:
-            stored = await self.events.find_one({"_id": event_id})
-            if stored is None:  # deleted meanwhile: never by this service
-                raise Conflict("eventId", f"event {event_id!r} is being recorded") from None
-            if stored.get("fingerprint") != fingerprint:
-                raise Conflict(
-                    "eventId", f"event id {event_id!r} was used for a different event"
-                ) from None
+            stored = await self._recorded(event_id, fingerprint)
             if stored["state"] == "applied":
                 return EventResult(stored["outcome"], duplicate=True)
             plan = [EscalationItem.from_doc(item) for item in stored["plan"]]
@@ -88,6 +82,15 @@ class AppliedEvents(RiskDocuments):
             {"$set": {"state": "applied", "outcome": result.outcome, "applied_at": now()}},
         )
         return result
+
+    async def _recorded(self, event_id: str, fingerprint: str) -> Document:
+        """The record of an event delivered before; CONFLICT if it was another event."""
+        stored = await self.events.find_one({"_id": event_id})
+        if stored is None:  # deleted meanwhile: never by this service
+            raise Conflict("eventId", f"event {event_id!r} is being recorded")
+        if stored.get("fingerprint") != fingerprint:
+            raise Conflict("eventId", f"event id {event_id!r} was used for a different event")
+        return stored
 
     async def _escalate(
         self, event_id: str, shop_id: str, item: EscalationItem, at: datetime

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from services.risk import domain, models
+from services.risk import domain, models, monitoring, roadmap
 from services.risk.documents import (
     RiskChange,
     assessment_fields,
@@ -225,8 +225,8 @@ def update_action(
 
 
 def apply_stage_update(
-    stages: Sequence[domain.Stage], code: domain.StageCode, body: models.StageUpdate, as_of: date
-) -> domain.Stage:
+    stages: Sequence[roadmap.Stage], code: domain.StageCode, body: models.StageUpdate, as_of: date
+) -> roadmap.Stage:
     """A stage with the update applied: dates first, then the status change (which fills
     the actual dates it implies — today for a missing start, or a missing end of DONE — and
     checks the order rule), then validated; actual dates may not lie in the future."""
@@ -240,18 +240,18 @@ def apply_stage_update(
     with wire_fields():
         if body.status is not None:
             others = [stage if s.code == code else s for s in stages]
-            stage = domain.set_stage_status(others, code, body.status, as_of)
-        domain.validate_stage(stage)
-        domain.check_actual_dates_past(stage, as_of)
+            stage = roadmap.set_stage_status(others, code, body.status, as_of)
+        roadmap.validate_stage(stage)
+        roadmap.check_actual_dates_past(stage, as_of)
     return stage
 
 
 def stage_change(
     code: domain.StageCode, body: models.StageUpdate, as_of: date, at: datetime
-) -> Callable[[list[domain.Stage]], dict[str, Document]]:
+) -> Callable[[list[roadmap.Stage]], dict[str, Document]]:
     """The roadmap mutation of a stage update: the changed stage's document."""
 
-    def mutate(stages: list[domain.Stage]) -> dict[str, Document]:
+    def mutate(stages: list[roadmap.Stage]) -> dict[str, Document]:
         stage = apply_stage_update(stages, code, body, as_of)
         return {code.value: stage_doc(stage, at, body.on_behalf_of)}
 
@@ -283,7 +283,7 @@ def escalated_risk(
 ) -> Document:
     """A risk created by an escalation: IDENTIFIED, seeded by the domain, owner unassigned;
     ``existing`` counts the shop's risks of the category before it (see its id)."""
-    inherent = domain.escalation_seed(item.category, item.step)
+    inherent = monitoring.escalation_seed(item.category, item.step)
     created = history_entry(
         None,
         "CREATED",
@@ -324,7 +324,7 @@ def escalation_change(
         return None
     inherent = assessment_of(doc["inherent"])
     assert inherent is not None
-    raised = domain.escalate_assessment(inherent, item.step)
+    raised = monitoring.escalate_assessment(inherent, item.step)
     entry = history_entry(
         None,
         "ESCALATED",

@@ -15,7 +15,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from services.risk import domain
+from services.risk import domain, monitoring, roadmap
 from services.runtime.caller import current_actor
 from services.runtime.records import Document, now
 
@@ -173,11 +173,11 @@ class EventResult:
 # --- roadmap documents (pure) ---------------------------------------------------------------
 
 
-def stage_of(code: domain.StageCode, doc: Mapping[str, Any] | None) -> domain.Stage:
+def stage_of(code: domain.StageCode, doc: Mapping[str, Any] | None) -> roadmap.Stage:
     """A stored stage as a domain value (a missing one is NOT_STARTED)."""
     if not doc:
-        return domain.Stage(code)
-    return domain.Stage(
+        return roadmap.Stage(code)
+    return roadmap.Stage(
         code=code,
         status=domain.StageStatus(doc["status"]),
         planned_start=parse_day(doc.get("planned_start")),
@@ -187,13 +187,13 @@ def stage_of(code: domain.StageCode, doc: Mapping[str, Any] | None) -> domain.St
     )
 
 
-def stages_of(roadmap: Mapping[str, Any] | None) -> list[domain.Stage]:
+def stages_of(doc: Mapping[str, Any] | None) -> list[roadmap.Stage]:
     """The five stages of a stored roadmap, in order."""
-    stored = (roadmap or {}).get("stages", {})
-    return [stage_of(info.code, stored.get(info.code.value)) for info in domain.STAGES]
+    stored = (doc or {}).get("stages", {})
+    return [stage_of(info.code, stored.get(info.code.value)) for info in roadmap.STAGES]
 
 
-def stage_doc(stage: domain.Stage, at: datetime, by: str | None) -> Document:
+def stage_doc(stage: roadmap.Stage, at: datetime, by: str | None) -> Document:
     """The stored form of a stage."""
     return {
         "status": stage.status.value,
@@ -252,7 +252,7 @@ def risk_sort(sort: str, descending: bool) -> list[tuple[str, int]]:
 # --- rules ---------------------------------------------------------------------------------
 
 
-def rule_fields(rule: domain.MonitoringRule) -> Document:
+def rule_fields(rule: monitoring.MonitoringRule) -> Document:
     """The stored form of a rule (its id is ``_id``)."""
     return {
         "_id": rule.id,
@@ -266,9 +266,9 @@ def rule_fields(rule: domain.MonitoringRule) -> Document:
     }
 
 
-def rule_of(doc: Mapping[str, Any]) -> domain.MonitoringRule:
+def rule_of(doc: Mapping[str, Any]) -> monitoring.MonitoringRule:
     """A stored rule as a domain value."""
-    return domain.MonitoringRule(
+    return monitoring.MonitoringRule(
         id=doc["_id"],
         kpi_code=doc["kpi_code"],
         comparator=domain.Comparator(doc["comparator"]),
@@ -279,7 +279,7 @@ def rule_of(doc: Mapping[str, Any]) -> domain.MonitoringRule:
     )
 
 
-def custom_rule_document(rule: domain.MonitoringRule) -> Document:
+def custom_rule_document(rule: monitoring.MonitoringRule) -> Document:
     """A new custom rule, created by the current caller."""
     return {
         **rule_fields(rule),
@@ -289,6 +289,6 @@ def custom_rule_document(rule: domain.MonitoringRule) -> Document:
     }
 
 
-def rule_update_fields(rule: domain.MonitoringRule) -> Document:
+def rule_update_fields(rule: monitoring.MonitoringRule) -> Document:
     """The fields a changed rule overwrites (all but its id)."""
     return {k: v for k, v in rule_fields(rule).items() if k != "_id"}

@@ -38,7 +38,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.risk import domain
+from services.risk import roadmap
 from services.risk.breach_claims import BreachClaims
 from services.risk.documents import (
     OPEN_STATUSES,
@@ -245,7 +245,7 @@ class RiskDocuments:
         return {d["_id"]: d async for d in cursor}
 
     async def modify_roadmap(
-        self, shop_id: str, mutate: Callable[[list[domain.Stage]], Mapping[str, Document]]
+        self, shop_id: str, mutate: Callable[[list[roadmap.Stage]], Mapping[str, Document]]
     ) -> Document:
         """Apply ``mutate`` (which answers the changed stages' documents) to a shop's roadmap,
         compare-and-set on its version so the order rule holds under concurrent changes. A

@@ -31,7 +31,7 @@ from typing import ParamSpec, TypeVar
 
 from pydantic import BaseModel
 
-from services.risk import domain, escalation, models
+from services.risk import domain, escalation, models, monitoring, roadmap
 from services.risk.answers import catalogue
 from services.risk.escalation import EscalationItem
 from services.risk.kpi_codes import KpiCodes
@@ -105,7 +105,7 @@ def idempotency_of(
 
 
 def kpi_plan(
-    rules: Sequence[domain.MonitoringRule], event: models.KpiMeasurementEvent
+    rules: Sequence[monitoring.MonitoringRule], event: models.KpiMeasurementEvent
 ) -> list[EscalationItem]:
     """The plan of a KPI measurement event: its breach is its measurement's (every revision
     of one measurement shares it)."""
@@ -115,7 +115,9 @@ def kpi_plan(
     )
 
 
-def updated_rule(current: domain.MonitoringRule, body: models.RuleUpdate) -> domain.MonitoringRule:
+def updated_rule(
+    current: monitoring.MonitoringRule, body: models.RuleUpdate
+) -> monitoring.MonitoringRule:
     """A rule with the given fields changed, validated again as a whole."""
     changes = body.model_dump(exclude_unset=True)
     for name, value in changes.items():
@@ -130,7 +132,7 @@ def updated_rule(current: domain.MonitoringRule, body: models.RuleUpdate) -> dom
         "enabled": current.enabled,
     }
     with wire_fields():
-        return domain.validate_rule(current.id, **{**merged, **changes})
+        return monitoring.validate_rule(current.id, **{**merged, **changes})
 
 
 def _counted(escalated: Escalated, source: EscalationSource) -> models.EscalationOutcome:
@@ -246,7 +248,7 @@ class RiskService:
         """Create a custom rule on a KPI of the catalogue or a custom KPI."""
         key = idempotency_of("createMonitoringRule", idempotency_key, body)
         with wire_fields():
-            rule = domain.validate_rule(new_id(), **body.model_dump())
+            rule = monitoring.validate_rule(new_id(), **body.model_dump())
         await self.kpi_codes.check(body.kpi_code)
         return await self.store.create_rule(rule, key)
 
@@ -321,7 +323,7 @@ class RiskService:
         return models.SlippageCheck(shop_id=shop_id, escalations=outcomes)
 
     async def _escalate_slips(
-        self, shop_id: str, stages: Sequence[domain.Stage]
+        self, shop_id: str, stages: Sequence[roadmap.Stage]
     ) -> list[models.EscalationOutcome]:
         as_of = today()
         outcomes = []

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.risk import domain, models
+from services.risk import domain, models, monitoring, roadmap
 from services.risk.answers import (
     group_by_shop,
     matrix_out,
@@ -68,7 +68,7 @@ class RoadmapState(NamedTuple):
     """A shop's roadmap as answered, and its stages as domain values."""
 
     roadmap: models.Roadmap
-    stages: list[domain.Stage]
+    stages: list[roadmap.Stage]
 
 
 class RiskStore(AppliedEvents):
@@ -88,7 +88,7 @@ class RiskStore(AppliedEvents):
         await self.risks.create_index([("created_at", ASCENDING)], name="created_at")
         await self.rules.create_index([("kpi_code", ASCENDING)], name="kpi_code")
         created = now()
-        for rule in domain.DEFAULT_RULES:
+        for rule in monitoring.DEFAULT_RULES:
             with contextlib.suppress(DuplicateKeyError):
                 await self.rules.insert_one(
                     {**rule_fields(rule), "built_in": True, "created_at": created}
@@ -237,21 +237,21 @@ class RiskStore(AppliedEvents):
         """The rule with this id, or NOT_FOUND."""
         return rule_out(await self.get_rule(rule_id))
 
-    async def monitoring_rule(self, rule_id: str) -> domain.MonitoringRule:
+    async def monitoring_rule(self, rule_id: str) -> monitoring.MonitoringRule:
         """The rule with this id as a domain value, or NOT_FOUND."""
         return rule_of(await self.get_rule(rule_id))
 
-    async def enabled_rules(self, kpi_code: str) -> list[domain.MonitoringRule]:
+    async def enabled_rules(self, kpi_code: str) -> list[monitoring.MonitoringRule]:
         """The enabled rules on a KPI (one command)."""
         return [rule_of(d) for d in await self.rules_for(kpi_code)]
 
     async def create_rule(
-        self, rule: domain.MonitoringRule, key: Idempotency | None
+        self, rule: monitoring.MonitoringRule, key: Idempotency | None
     ) -> models.Rule:
         """Store a custom rule created by the caller (a keyed retry answers the first)."""
         return rule_out(await self.insert_rule(custom_rule_document(rule), key))
 
-    async def save_rule(self, rule: domain.MonitoringRule) -> models.Rule:
+    async def save_rule(self, rule: monitoring.MonitoringRule) -> models.Rule:
         """Overwrite a rule's fields with ``rule``'s."""
         return rule_out(await self.replace_rule(rule.id, rule_update_fields(rule)))
 
