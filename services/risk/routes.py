@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -91,7 +92,8 @@ async def overdue(service: RiskService, request: Request) -> Response:
 
 
 async def list_rules(service: RiskService, _: Request) -> Response:
-    return json_response(await service.list_rules())  # type: ignore[arg-type]  # list[Rule]
+    rules: list[BaseModel] = [*await service.list_rules()]
+    return json_response(rules)
 
 
 async def get_rule(service: RiskService, request: Request) -> Response:

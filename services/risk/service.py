@@ -11,8 +11,8 @@ and, in process, the gateway. Its contract holds whichever adapter calls it:
   :data:`ROLES` is the role table, which the HTTP routes declare too (OpenAPI, 403).
 - **The actor** of every history entry and created record is the caller of
   :mod:`services.runtime.caller`: the HTTP authentication middleware sets it per request, an
-  in-process caller serves the call inside ``calling_as(principal)``. Free-text names travel
-  as ``on_behalf_of`` beside it, never instead.
+  in-process caller serves the call inside ``calling_as(principal)``; a call with no caller
+  is UNAUTHENTICATED. Free-text names travel as ``on_behalf_of`` beside it, never instead.
 - **Idempotency keys** are the keyword argument ``idempotency_key`` of the creating methods (the
   ``Idempotency-Key`` header over HTTP); **expected versions** the ``expected_version`` field of
   the change models. A stale version is CONFLICT on ``expectedVersion``.
@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, date, datetime
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel
 
@@ -50,15 +50,16 @@ from services.runtime.wire import Page, check_id, check_scope
 
 P = ParamSpec("P")
 R = TypeVar("R")
+UseCase = Callable[P, Coroutine[Any, Any, R]]
 
 ROLES: dict[str, Role] = {}
 """The role each use case needs, by method name (filled by :func:`requires`)."""
 
 
-def requires(role: Role) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+def requires(role: Role) -> Callable[[UseCase[P, R]], UseCase[P, R]]:
     """A use case that answers FORBIDDEN unless the caller's role includes ``role``."""
 
-    def decorate(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def decorate(method: UseCase[P, R]) -> UseCase[P, R]:
         ROLES[method.__name__] = role
 
         @functools.wraps(method)

@@ -7,6 +7,8 @@ input is. The service enforces roles, versions and idempotency itself.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -181,3 +183,11 @@ async def test_a_breach_escalates_once_whatever_its_deliveries_and_revisions(
     page = await service.list_risks(models.RiskListQuery(shop_id=SHOP))
     assert isinstance(page, Page)
     assert [r.id for r in page.items] == [risk.id]
+
+
+async def test_a_call_without_an_authenticated_caller_is_refused(service: RiskService) -> None:
+    outside_any_request = contextvars.Context()
+    call = asyncio.create_task(service.get_risk("d" * 24), context=outside_any_request)
+    with pytest.raises(IntegraError) as refused:
+        await call
+    assert refused.value.code is ErrorCode.UNAUTHENTICATED
