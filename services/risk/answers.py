@@ -8,7 +8,14 @@ from datetime import date
 from typing import Any
 
 from services.risk import domain, models, roadmap
-from services.risk.documents import EventResult, assessment_of, parse_day, rule_of, stages_of
+from services.risk.documents import (
+    EventResult,
+    assessment_of,
+    inherent_of,
+    parse_day,
+    rule_of,
+    stages_of,
+)
 from services.risk.models import HistoryAction
 from services.runtime.caller import Actor, creator_of
 from services.runtime.records import Document
@@ -57,8 +64,11 @@ def stage_info_out(info: roadmap.StageInfo) -> models.StageInfoOut:
 def assessment_out(doc: Mapping[str, Any] | None) -> models.AssessmentOut | None:
     """The wire form of a stored assessment, score and level computed by the domain."""
     assessment = assessment_of(doc)
-    if assessment is None:
-        return None
+    return None if assessment is None else assessment_model(assessment)
+
+
+def assessment_model(assessment: domain.Assessment) -> models.AssessmentOut:
+    """The wire form of an assessment."""
     return models.AssessmentOut(
         likelihood=int(assessment.likelihood),
         likelihood_code=assessment.likelihood.name,
@@ -103,8 +113,7 @@ def history_out(doc: Mapping[str, Any]) -> models.HistoryEntry:
 
 def risk_out(doc: Mapping[str, Any], as_of: date) -> models.Risk:
     """The wire form of a risk; overdue flags are as of ``as_of``."""
-    inherent = assessment_out(doc["inherent"])
-    assert inherent is not None
+    inherent = assessment_model(inherent_of(doc))
     status = domain.RiskStatus(doc["status"])
     review = parse_day(doc.get("next_review_at"))
     return models.Risk(

@@ -21,6 +21,7 @@ from services.risk.documents import (
     change,
     day,
     history_entry,
+    inherent_of,
     next_action_due,
     risk_document,
     stage_doc,
@@ -107,9 +108,8 @@ def update_change(doc: Document, body: models.RiskUpdate, at: datetime) -> RiskC
             changes.append(change(name, doc[name], value))
     if "title" in fields:
         fields["title_key"] = fields["title"].casefold()
-    old_inherent = assessment_of(doc["inherent"])
+    old_inherent = inherent_of(doc)
     old_residual = assessment_of(doc.get("residual"))
-    assert old_inherent is not None
     inherent, residual = old_inherent, old_residual
     if "inherent" in given:
         if body.inherent is None:
@@ -322,8 +322,7 @@ def escalation_change(
         return None
     if not domain.is_open(domain.RiskStatus(doc["status"])):
         return None
-    inherent = assessment_of(doc["inherent"])
-    assert inherent is not None
+    inherent = inherent_of(doc)
     raised = monitoring.escalate_assessment(inherent, item.step)
     entry = history_entry(
         None,

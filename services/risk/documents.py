@@ -62,6 +62,14 @@ def assessment_of(doc: Mapping[str, Any] | None) -> domain.Assessment | None:
     )
 
 
+def inherent_of(risk: Mapping[str, Any]) -> domain.Assessment:
+    """A stored risk's inherent assessment (every risk has one)."""
+    stored = risk["inherent"]
+    return domain.Assessment(
+        domain.Likelihood(int(stored["likelihood"])), domain.Impact(int(stored["impact"]))
+    )
+
+
 def assessment_fields(inherent: domain.Assessment, residual: domain.Assessment | None) -> Document:
     """Both assessments and their denormalised scores and levels (for filters and sorting)."""
     return {
