@@ -7,6 +7,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from services.risk import service as use_cases
 from services.risk.kpi_codes import KpiCodes
 from services.risk.routes import risk_routes
 from services.risk.store import RiskStore
@@ -15,7 +16,6 @@ from services.runtime.records import Document
 from services.runtime.service_calls import ServiceEndpoint
 from services.runtime.service_tokens import service_principal
 from services.runtime.settings import IntegraSettings
-from services.runtime.shop_purge import purge_route
 
 
 class RiskService(MongoComponent):
@@ -25,7 +25,7 @@ class RiskService(MongoComponent):
 
     def __init__(self, settings: IntegraSettings) -> None:
         super().__init__(settings)
-        self._store: RiskStore | None = None
+        self._service: use_cases.RiskService | None = None
         self.kpi = ServiceEndpoint(
             str(settings.kpi_url), service_principal("risk"), "kpi", self.service_tokens
         )
@@ -38,15 +38,20 @@ class RiskService(MongoComponent):
         self.kpi.base_url, self.kpi.transport = base_url, transport
 
     @property
+    def service(self) -> use_cases.RiskService:
+        """The use cases over the service's database (only between start and stop)."""
+        if self._service is None:
+            raise RuntimeError("risk is not started")
+        return self._service
+
+    @property
     def store(self) -> RiskStore:
         """The service's store (only between start and stop)."""
-        if self._store is None:
-            raise RuntimeError("risk is not started")
-        return self._store
+        return self.service.store
 
     def on_connect(self, db: AsyncDatabase[Document]) -> None:
-        """Build the store over the service's database."""
-        self._store = RiskStore(db)
+        """Build the store and the use cases over the service's database."""
+        self._service = use_cases.RiskService(RiskStore(db), self.kpi_codes)
 
     async def prepare(self) -> None:
         """Indexes and the built-in monitoring rules."""
@@ -54,10 +59,7 @@ class RiskService(MongoComponent):
 
     def routes(self) -> list[BaseRoute]:
         """The risk HTTP API."""
-        return [
-            *risk_routes(lambda: self.store, self.kpi_codes),
-            purge_route(lambda: self.store.purge, "risks and roadmap"),
-        ]
+        return risk_routes(lambda: self.service)
 
 
 def create_app(settings: IntegraSettings | None = None) -> Starlette:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.risk import domain
+from services.risk import domain, monitoring, roadmap
 
 NO_DATA_RULE_ID = "no-kpi-data-30d"
 SLIPPAGE_RULE_ID = "roadmap-slippage"
@@ -138,7 +138,7 @@ def _title(category: domain.RiskCategoryCode, cause: str) -> str:
 
 
 def kpi_plan(
-    rules: Sequence[domain.MonitoringRule],
+    rules: Sequence[monitoring.MonitoringRule],
     shop_id: str,
     measurement_id: str,
     kpi_code: str,
@@ -147,8 +147,8 @@ def kpi_plan(
 ) -> list[EscalationItem]:
     """One item per category the measurement breaches. **Decision:** several rules of one
     KPI on the same category escalate it once, by the largest step."""
-    chosen: dict[domain.RiskCategoryCode, domain.MonitoringRule] = {}
-    for rule in domain.matching_rules(rules, kpi_code, value):
+    chosen: dict[domain.RiskCategoryCode, monitoring.MonitoringRule] = {}
+    for rule in monitoring.matching_rules(rules, kpi_code, value):
         best = chosen.get(rule.category)
         if best is None or rule.likelihood_step > best.likelihood_step:
             chosen[rule.category] = rule
@@ -179,7 +179,7 @@ def no_data_plan(
     """The no-data rule: no measurement in the last 30 days (counted from the shop's creation
     when it never had one) escalates NO_KPI_MONITORING, once per silence."""
     start = silence_start(last_measurement_at, shop_created_at)
-    if not domain.no_kpi_data(start, as_of):
+    if not monitoring.no_kpi_data(start, as_of):
         return []
     if last_measurement_at is not None:
         last = f"last: {last_measurement_at.isoformat()}"
@@ -189,28 +189,30 @@ def no_data_plan(
         last = "last: never"
     return [
         EscalationItem(
-            category=domain.NO_DATA_CATEGORY,
+            category=monitoring.NO_DATA_CATEGORY,
             rule_id=NO_DATA_RULE_ID,
             step=1,
-            reason=f"no KPI measurement in the last {domain.NO_DATA_DAYS} days ({last})",
-            title=_title(domain.NO_DATA_CATEGORY, f"no KPI data for {domain.NO_DATA_DAYS} days"),
+            reason=f"no KPI measurement in the last {monitoring.NO_DATA_DAYS} days ({last})",
+            title=_title(
+                monitoring.NO_DATA_CATEGORY, f"no KPI data for {monitoring.NO_DATA_DAYS} days"
+            ),
             breach=silence_breach(shop_id, start),
         )
     ]
 
 
-def slip_item(stage: domain.Stage, as_of: date) -> EscalationItem | None:
+def slip_item(stage: roadmap.Stage, as_of: date) -> EscalationItem | None:
     """The escalation of a slipping stage, or ``None`` if it does not slip."""
-    if not domain.slips(stage, as_of):
+    if not roadmap.slips(stage, as_of):
         return None
-    days = domain.slippage_days(stage, as_of)
-    upper = domain.STAGE_BY_CODE[stage.code].typical_max_days
+    days = roadmap.slippage_days(stage, as_of)
+    upper = roadmap.STAGE_BY_CODE[stage.code].typical_max_days
     return EscalationItem(
-        category=domain.SLIPPAGE_CATEGORY,
+        category=monitoring.SLIPPAGE_CATEGORY,
         rule_id=SLIPPAGE_RULE_ID,
         step=1,
         reason=f"roadmap stage {stage.code.value} runs {days} days past its typical {upper} days",
-        title=_title(domain.SLIPPAGE_CATEGORY, f"stage {stage.code.value} slipped"),
+        title=_title(monitoring.SLIPPAGE_CATEGORY, f"stage {stage.code.value} slipped"),
         kpi_value=float(days or 0),
     )
 

@@ -16,19 +16,19 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo.errors import DuplicateKeyError
 
-from services.risk import domain, models
+from services.risk import domain, models, monitoring, roadmap
 from services.risk.app import RiskService
-from services.risk.escalation import EscalationItem
-from services.risk.routes import kpi_plan, new_risk, status_change
-from services.risk.store import (
-    RiskStore,
+from services.risk.changes import (
     escalated_risk,
     escalated_risk_id,
     escalation_change,
-    risk_filter,
-    risk_sort,
-    rule_of,
+    new_risk,
+    status_change,
 )
+from services.risk.documents import risk_filter, risk_sort, rule_of
+from services.risk.escalation import EscalationItem
+from services.risk.service import kpi_plan
+from services.risk.store import RiskStore
 from services.runtime.errors import Conflict, ErrorCode, IntegraError
 from services.runtime.metrics import REGISTRY
 from services.runtime.records import Document, now
@@ -122,16 +122,16 @@ async def test_built_in_rules_are_seeded_once_and_edits_survive_a_restart(
     store: RiskStore,
 ) -> None:
     rules = await store.list_rules()
-    assert {r["_id"] for r in rules} == {r.id for r in domain.DEFAULT_RULES}
-    rule_id = domain.default_rule_id("sla_compliance", C.PERFORMANCE_UX)
+    assert {r["_id"] for r in rules} == {r.id for r in monitoring.DEFAULT_RULES}
+    rule_id = monitoring.default_rule_id("sla_compliance", C.PERFORMANCE_UX)
     await store.replace_rule(rule_id, {"threshold": 90.0, "enabled": False})
     await store.prepare()
     again = rule_of(await store.get_rule(rule_id))
     assert again.threshold == 90.0
     assert again.enabled is False
-    assert len(await store.list_rules()) == len(domain.DEFAULT_RULES)
+    assert len(await store.list_rules()) == len(monitoring.DEFAULT_RULES)
     assert [r["_id"] for r in await store.rules_for("sla_compliance")] == [
-        domain.default_rule_id("sla_compliance", C.VENDOR_RELIABILITY)
+        monitoring.default_rule_id("sla_compliance", C.VENDOR_RELIABILITY)
     ]
     with pytest.raises(Conflict):
         await store.delete_rule(rule_id)
@@ -363,7 +363,7 @@ async def test_closed_risks_are_not_raised_and_a_new_one_is_created(store: RiskS
 
 
 async def test_an_event_breaching_nothing_is_recorded_as_judged(store: RiskStore) -> None:
-    rules = [domain.DEFAULT_RULES[0]]
+    rules = [monitoring.DEFAULT_RULES[0]]
     event = models.KpiMeasurementEvent.model_validate(
         {
             "eventId": "m-6",
@@ -387,14 +387,14 @@ async def test_an_event_breaching_nothing_is_recorded_as_judged(store: RiskStore
 async def test_roadmap_is_created_on_first_change_then_compare_and_set(store: RiskStore) -> None:
     at = now()
 
-    def start_audit(stages: list[domain.Stage]) -> dict[str, Document]:
+    def start_audit(stages: list[roadmap.Stage]) -> dict[str, Document]:
         assert [s.status for s in stages] == [domain.StageStatus.NOT_STARTED] * 5
         return {"AUDIT": {"status": "IN_PROGRESS", "actual_start": "2024-01-01", "updated_at": at}}
 
     first = await store.modify_roadmap(SHOP, start_audit)
     assert first["version"] == 1
 
-    def finish_audit(stages: list[domain.Stage]) -> dict[str, Document]:
+    def finish_audit(stages: list[roadmap.Stage]) -> dict[str, Document]:
         assert stages[0].actual_start == date(2024, 1, 1)
         return {
             "AUDIT": {

@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.risk import domain, escalation
+from services.risk import escalation, monitoring
 from services.risk.escalation import EscalationItem
 
 SHOP = "a" * 24
 AT = datetime(2026, 11, 1, tzinfo=UTC)
-RULES = [*domain.DEFAULT_RULES]
+RULES = [*monitoring.DEFAULT_RULES]
 
 
 @dataclass
@@ -91,11 +91,11 @@ def test_daily_checks_of_one_silence_escalate_it_once(starts: list[int], days: i
         last = AT + timedelta(days=start)
         as_of = last + timedelta(days=days + day)
         plan = escalation.no_data_plan(SHOP, last, None, as_of)
-        assert bool(plan) == (as_of - last > timedelta(days=domain.NO_DATA_DAYS))
+        assert bool(plan) == (as_of - last > timedelta(days=monitoring.NO_DATA_DAYS))
         ledger.deliver(f"no-data:{SHOP}:day-{day}:since-{start}", plan)
     escalated = Counter(e.split(":since-")[1] for e, _ in ledger.applied)
     assert all(count == 1 for count in escalated.values()), escalated
-    silent = {start for day, start in enumerate(starts) if days + day > domain.NO_DATA_DAYS}
+    silent = {start for day, start in enumerate(starts) if days + day > monitoring.NO_DATA_DAYS}
     assert len(escalated) == len(silent)
 
 
@@ -103,5 +103,5 @@ def test_a_shop_never_measured_is_silent_30_days_after_its_creation() -> None:
     created = AT
     assert escalation.no_data_plan(SHOP, None, created, created + timedelta(days=30)) == []
     [item] = escalation.no_data_plan(SHOP, None, created, created + timedelta(days=31))
-    assert item.category is domain.NO_DATA_CATEGORY
+    assert item.category is monitoring.NO_DATA_CATEGORY
     assert item.breach == escalation.silence_breach(SHOP, created)

@@ -1,0 +1,135 @@
+"""Wire contracts of the risk service: the JSON its HTTP API accepts and answers, and the
+values its use cases (:mod:`services.risk.service`) take and return.
+
+Likelihood and impact arrive as given (an integer 1–5 or its code) and are checked by the
+domain, so the 5 × 5 scale lives in one place; everything else is checked here.
+
+``shopId`` is a shop's 24-hex id or the built-in scope ``platform``. The risk service does not
+own shops (the scoring service does): it accepts any well-formed id, and the gateway checks
+that the shop exists before it writes.
+
+One namespace over the modules by concept: :mod:`.risks` (catalogue, register, lists),
+:mod:`.views`, :mod:`.rules` (monitoring rules and escalation events), :mod:`.roadmap`.
+"""
+
+from __future__ import annotations
+
+from services.risk.models.risks import (
+    MAX_BATCH,
+    ActionCreate,
+    ActionText,
+    ActionUpdate,
+    AssessmentIn,
+    AssessmentKind,
+    AssessmentOut,
+    Catalogue,
+    CategoryOut,
+    Change,
+    GroupOut,
+    HistoryAction,
+    HistoryEntry,
+    MitigationAction,
+    Reason,
+    Risk,
+    RiskBatch,
+    RiskCreate,
+    RiskListQuery,
+    RiskSort,
+    RiskUpdate,
+    ShopRisks,
+    ShopRisksBatch,
+    SortOrder,
+    StageInfoOut,
+    StatusChange,
+)
+from services.risk.models.roadmap import (
+    Roadmap,
+    RoadmapBatch,
+    RoadmapStage,
+    ShopIdsQuery,
+    StageUpdate,
+)
+from services.risk.models.rules import (
+    CategoryEscalation,
+    EscalationOutcome,
+    EscalationSource,
+    EventId,
+    KpiMeasurementEvent,
+    LikelihoodStep,
+    NoDataEvent,
+    Rule,
+    RuleCode,
+    RuleCreate,
+    RuleId,
+    RuleUpdate,
+    SlippageCheck,
+)
+from services.risk.models.views import (
+    GroupSummary,
+    LevelCount,
+    MatrixBatch,
+    Overdue,
+    OverdueAction,
+    OverdueQuery,
+    RiskMatrix,
+    RiskSummary,
+    SummaryBatch,
+    ViewQuery,
+)
+
+__all__ = [
+    "MAX_BATCH",
+    "ActionCreate",
+    "ActionText",
+    "ActionUpdate",
+    "AssessmentIn",
+    "AssessmentKind",
+    "AssessmentOut",
+    "Catalogue",
+    "CategoryEscalation",
+    "CategoryOut",
+    "Change",
+    "EscalationOutcome",
+    "EscalationSource",
+    "EventId",
+    "GroupOut",
+    "GroupSummary",
+    "HistoryAction",
+    "HistoryEntry",
+    "KpiMeasurementEvent",
+    "LevelCount",
+    "LikelihoodStep",
+    "MatrixBatch",
+    "MitigationAction",
+    "NoDataEvent",
+    "Overdue",
+    "OverdueAction",
+    "OverdueQuery",
+    "Reason",
+    "Risk",
+    "RiskBatch",
+    "RiskCreate",
+    "RiskListQuery",
+    "RiskMatrix",
+    "RiskSort",
+    "RiskSummary",
+    "RiskUpdate",
+    "Roadmap",
+    "RoadmapBatch",
+    "RoadmapStage",
+    "Rule",
+    "RuleCode",
+    "RuleCreate",
+    "RuleId",
+    "RuleUpdate",
+    "ShopIdsQuery",
+    "ShopRisks",
+    "ShopRisksBatch",
+    "SlippageCheck",
+    "SortOrder",
+    "StageInfoOut",
+    "StageUpdate",
+    "StatusChange",
+    "SummaryBatch",
+    "ViewQuery",
+]
