@@ -172,10 +172,12 @@ class Gateway:
 
     async def start(self) -> None:
         """Open the service clients."""
-        self._clients = ServiceClients(
-            scoring=self._client("scoring", str(self.settings.scoring_url)),
-            risk=self._client("risk", str(self.settings.risk_url)),
-            kpi=self._client("kpi", str(self.settings.kpi_url)),
+        self._clients = ServiceClients.over_http(
+            {
+                "scoring": self._client("scoring", str(self.settings.scoring_url)),
+                "risk": self._client("risk", str(self.settings.risk_url)),
+                "kpi": self._client("kpi", str(self.settings.kpi_url)),
+            }
         )
         self._graphql = IntegraGraphQL(self._clients, self.settings)
         self._endpoint = cors(self._secured(self._graphql), self.settings.cors_origins)

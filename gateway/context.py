@@ -9,19 +9,31 @@ from strawberry.types import Info as StrawberryInfo
 
 from gateway.clients import ServiceClient
 from gateway.loaders import KpiLoaders, RiskLoaders, ScoringLoaders
+from gateway.scoring_client import HttpScoringClient, ScoringClient
 
 
 @dataclass(frozen=True)
 class ServiceClients:
-    """One client per service the gateway reaches."""
+    """One typed client per service the gateway reaches, and the transports under them."""
 
-    scoring: ServiceClient
+    scoring: ScoringClient
     risk: ServiceClient
     kpi: ServiceClient
+    transports: dict[str, ServiceClient]
+
+    @classmethod
+    def over_http(cls, transports: dict[str, ServiceClient]) -> ServiceClients:
+        """The clients over the HTTP transports of ``scoring``, ``risk`` and ``kpi``."""
+        return cls(
+            scoring=HttpScoringClient(transports["scoring"]),
+            risk=transports["risk"],
+            kpi=transports["kpi"],
+            transports=transports,
+        )
 
     def all(self) -> dict[str, ServiceClient]:
-        """Every client by service name."""
-        return {"scoring": self.scoring, "risk": self.risk, "kpi": self.kpi}
+        """Every transport by service name (readiness, closing)."""
+        return self.transports
 
 
 @dataclass

@@ -30,16 +30,21 @@ EXPECTED_VERSION_DESCRIPTION = (
 IdempotencyKey = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
 
 
-def idempotency_headers(key: str | None) -> dict[str, str] | None:
-    """The ``Idempotency-Key`` header for ``key`` (``None`` when no key is given).
-
-    The key is scoped to the caller (a digest of the caller's client id and the key): two
-    clients that happen to choose the same key never collide, and one cannot probe or block
-    another's creations by guessing its keys.
+def scoped_key(key: str | None) -> str | None:
+    """``key`` checked and scoped to the caller (``None`` when no key is given): a digest of
+    the caller's client id and the key, so two clients that happen to choose the same key
+    never collide, and one cannot probe or block another's creations by guessing its keys.
     """
     if key is None:
         return None
     check_key(key)
     caller = current_caller()
     client = "" if caller is None else caller.client_id
-    return {HEADER: hashlib.sha256(f"{client}\x00{key}".encode()).hexdigest()}
+    return hashlib.sha256(f"{client}\x00{key}".encode()).hexdigest()
+
+
+def idempotency_headers(key: str | None) -> dict[str, str] | None:
+    """The ``Idempotency-Key`` header for ``key`` (``None`` when no key is given), scoped to
+    the caller by :func:`scoped_key`."""
+    scoped = scoped_key(key)
+    return None if scoped is None else {HEADER: scoped}

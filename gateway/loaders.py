@@ -9,16 +9,21 @@ for the shops and one for the scores, not 51.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from gateway.clients import ServiceClient
+from gateway.scoring_client import ScoringClient
+from services.runtime.wire import PageQuery
+from services.scoring import models
 
 Record = dict[str, Any]
+Item = TypeVar("Item")
+Query = TypeVar("Query", bound=Hashable)
 MAX_BATCH = 100
 #: Query parameters frozen into a hashable DataLoader key (lists become tuples).
 FrozenParams = tuple[tuple[str, str | int | tuple[str, ...]], ...]
@@ -29,65 +34,105 @@ def _by(key: str, records: Sequence[Record], wanted: Sequence[str]) -> list[Reco
     return [found.get(k) for k in wanted]
 
 
+def _by_id(
+    items: Sequence[Item], key: Callable[[Item], str], wanted: Sequence[str]
+) -> list[Item | None]:
+    found = {key(item): item for item in items}
+    return [found.get(k) for k in wanted]
+
+
+async def by_shop(
+    fetch: Callable[[list[str], Query], Awaitable[Sequence[Item]]],
+    shop_of: Callable[[Item], str],
+    keys: Sequence[tuple[str, Query]],
+) -> list[Item]:
+    """One ``fetch`` per distinct query, each for all its shops; the answer's items (one per
+    shop, each naming its shop) in the order of ``keys``."""
+    groups: dict[Query, list[str]] = {}
+    for shop_id, query in keys:
+        groups.setdefault(query, []).append(shop_id)
+    answers = await asyncio.gather(*(fetch(ids, query) for query, ids in groups.items()))
+    found = {
+        (shop_of(item), query): item
+        for query, items in zip(groups, answers, strict=True)
+        for item in items
+    }
+    return [found[key] for key in keys]
+
+
 @dataclass
 class ScoringLoaders:
     """Batched reads from the scoring service."""
 
-    client: ServiceClient
+    client: ScoringClient
 
     @cached_property
-    def shop(self) -> DataLoader[str, Record | None]:
+    def shop(self) -> DataLoader[str, models.Shop | None]:
         """Shops by id, with their current scores."""
         return DataLoader(self._shops, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def shop_summary(self) -> DataLoader[str, Record | None]:
+    def shop_summary(self) -> DataLoader[str, models.Shop | None]:
         """Shops by id with the summary of their current scores only (no read of the
         assessments): for selections the summary answers."""
         return DataLoader(self._shop_summaries, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def current_score(self) -> DataLoader[str, Record | None]:
+    def current_score(self) -> DataLoader[str, models.Assessment | None]:
         """Current assessments by shop id."""
         return DataLoader(self._current_scores, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def assessment(self) -> DataLoader[str, Record | None]:
+    def assessment(self) -> DataLoader[str, models.Assessment | None]:
         """Assessments by id."""
         return DataLoader(self._assessments, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def history(self) -> DataLoader[tuple[str, FrozenParams], Record]:
-        """Score histories by shop and filters."""
+    def history(self) -> DataLoader[tuple[str, PageQuery], models.ShopHistory]:
+        """Score histories by shop and page."""
         return DataLoader(self._histories, max_batch_size=MAX_BATCH)
 
-    async def _shops(self, ids: list[str]) -> list[Record | None]:
+    async def _shops(self, ids: list[str]) -> list[models.Shop | None]:
         # With their current scores: a shop's score is then no second call (one shop, the
         # dashboard), at the price of one read of the assessments by the scoring service.
-        answer = await self.client.call("GET", "/shops", params={"ids": ids, "withScore": True})
-        self.prime_scores(answer["items"])
-        return _by("id", answer["items"], ids)
+        shops = await self.client.shops_by_id(ids, with_score=True)
+        self.prime_scores(shops)
+        return _by_id(shops, _id, ids)
 
-    async def _shop_summaries(self, ids: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/shops", params={"ids": ids})
-        return _by("id", answer["items"], ids)
+    async def _shop_summaries(self, ids: list[str]) -> list[models.Shop | None]:
+        return _by_id(await self.client.shops_by_id(ids, with_score=False), _id, ids)
 
-    def prime_scores(self, shops: Sequence[Record]) -> None:
-        """Remember the current scores of shops answered with ``withScore`` (a shop without
-        ``currentScore`` has none), so ``Shop.score`` and ``Shop.advice`` call nothing."""
+    def prime_scores(self, shops: Sequence[models.Shop]) -> None:
+        """Remember the current scores of shops answered with their scores (a shop without
+        ``current_score`` has none), so ``Shop.score`` and ``Shop.advice`` call nothing."""
         for shop in shops:
-            self.current_score.prime(shop["id"], shop.get("currentScore"))
+            self.current_score.prime(shop.id, shop.current_score)
 
-    async def _current_scores(self, shop_ids: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/scores", params={"shopIds": shop_ids})
-        return _by("shopId", answer["items"], shop_ids)
+    async def _current_scores(self, shop_ids: list[str]) -> list[models.Assessment | None]:
+        scores = await self.client.current_scores(shop_ids)
+        return _by_id(scores, _shop_id, shop_ids)
 
-    async def _assessments(self, ids: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/assessments", params={"ids": ids})
-        return _by("id", answer["items"], ids)
+    async def _assessments(self, ids: list[str]) -> list[models.Assessment | None]:
+        return _by_id(await self.client.assessments(ids), _id, ids)
 
-    async def _histories(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
-        return await batched_by_shop(self.client, "/histories", keys)
+    async def _histories(self, keys: list[tuple[str, PageQuery]]) -> list[models.ShopHistory]:
+        return await by_shop(self._history_pages, _shop_id, keys)
+
+    async def _history_pages(
+        self, shop_ids: list[str], page: PageQuery
+    ) -> list[models.ShopHistory]:
+        query = models.HistoriesQuery.model_construct(
+            shop_ids=shop_ids, limit=page.limit, offset=page.offset
+        )
+        return await self.client.histories(query)
+
+
+def _id(item: models.Shop | models.Assessment) -> str:
+    return item.id
+
+
+def _shop_id(item: models.Assessment | models.ShopHistory) -> str:
+    return item.shop_id
 
 
 def frozen_params(params: Mapping[str, Any]) -> FrozenParams:

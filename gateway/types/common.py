@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 import strawberry
 
+from services.runtime import caller
 from services.runtime.errors import ValidationFailed
-from services.runtime.wire import wire_alias
+from services.runtime.wire import Model, Page, parse, wire_alias
+
+Item = TypeVar("Item")
+Source = TypeVar("Source")
 
 MAX_PAGE = 100
 
@@ -35,6 +41,16 @@ class Actor:
     kind: CredentialKind
 
     @classmethod
+    def from_model(cls, actor: caller.Actor) -> Actor:
+        """The GraphQL form of a service's actor."""
+        return cls(
+            client_id=actor.client_id,
+            name=actor.name,
+            role=None if actor.role is None else actor.role.value,
+            kind=CredentialKind(actor.kind),
+        )
+
+    @classmethod
     def from_wire(cls, record: Any) -> Actor:
         """Build from a service's JSON ``{clientId, name, role, kind}``."""
         return cls(
@@ -56,6 +72,33 @@ CHANGED_BY_DEPRECATION = "Use onBehalfOf: who acted is taken from the credential
 class DeletePayload:
     id: strawberry.ID
     deleted: bool
+
+
+@strawberry.type
+class ItemPage(Generic[Item]):
+    """One page of a list; each list's page type is a described subclass (``ShopPage``)."""
+
+    items: list[Item]
+    total_count: int
+    limit: int
+    offset: int
+
+    @classmethod
+    def of(cls, page: Page[Source], convert: Callable[[Source], Item]) -> Self:
+        """The GraphQL form of a service's page, each item converted by ``convert``."""
+        return cls(
+            items=[convert(item) for item in page.items],
+            total_count=page.total_count,
+            limit=page.limit,
+            offset=page.offset,
+        )
+
+
+def request_model(model: type[Model], value: object) -> Model:
+    """A Strawberry input as the request model a service takes, validated as the service
+    validates the JSON the gateway would send it (the same VALIDATION_ERROR, naming the same
+    field); unset fields stay unset."""
+    return parse(model, json.dumps(to_wire(value)))
 
 
 def page_args(limit: int, offset: int) -> dict[str, int]:
@@ -88,7 +131,8 @@ def to_wire(value: object) -> object:
 def wire_body(value: object) -> dict[str, Any]:
     """An input object as a JSON request body."""
     body = to_wire(value)
-    assert isinstance(body, dict)
+    if not isinstance(body, dict):
+        raise TypeError(f"{type(value).__name__} is not an input object")
     return body
 
 

@@ -28,7 +28,8 @@ from gateway.types.risk import (
     require_scope,
     shop_risks,
 )
-from gateway.types.scoring import Shop, SortOrder
+from gateway.types.scores import SortOrder
+from gateway.types.scoring import Shop, load_shop
 from services.kpi import domain, models
 from services.runtime.errors import ValidationFailed
 from services.runtime.wire import PLATFORM_SCOPE, check_id, check_scope
@@ -303,8 +304,7 @@ class KpiMeasurement:
 async def _shop(info: Info, scope: str) -> Shop | None:
     if scope == PLATFORM_SCOPE:
         return None
-    record = await info.context.scoring.shop.load(scope)
-    return Shop.from_wire(record) if record else None
+    return await load_shop(info, scope)
 
 
 @strawberry.type(description="A page of measurements, newest period first.")

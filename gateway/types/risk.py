@@ -26,7 +26,8 @@ from gateway.types.common import (
     wire_body,
     wire_time,
 )
-from gateway.types.scoring import Shop, SortOrder
+from gateway.types.scores import SortOrder
+from gateway.types.scoring import Shop, load_shop
 from services.risk import domain, models
 from services.runtime.errors import ErrorCode, IntegraError, NotFound
 from services.runtime.wire import PLATFORM_SCOPE, check_id, check_scope
@@ -266,8 +267,7 @@ class Risk:
     async def shop(self, info: Info) -> Shop | None:
         if str(self.shop_id) == PLATFORM_SCOPE:
             return None
-        record = await info.context.scoring.shop.load(str(self.shop_id))
-        return Shop.from_wire(record) if record else None
+        return await load_shop(info, str(self.shop_id))
 
 
 @strawberry.type(description="A page of risks.")
