@@ -38,6 +38,7 @@ from gateway.security.principal import current_caller
 from services.runtime import request_context
 from services.runtime.auth import Role
 from services.runtime.errors import ErrorCode, IntegraError
+from services.runtime.idempotency import HEADER as IDEMPOTENCY_HEADER
 from services.runtime.metrics import SERVICE_CALL_DURATION, SERVICE_CALLS
 from services.runtime.service_tokens import ServiceTokens, service_principal
 
@@ -51,6 +52,11 @@ def query_params(query: BaseModel) -> dict[str, Any]:
     """A query model as URL parameters: wire names, defaults left out (the service applies
     them), lists as repeated keys."""
     return query.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+
+def key_header(idempotency_key: str | None) -> dict[str, str] | None:
+    """The ``Idempotency-Key`` header of a creating request (``None`` without a key)."""
+    return None if idempotency_key is None else {IDEMPOTENCY_HEADER: idempotency_key}
 
 
 def request_body(body: BaseModel) -> bytes:

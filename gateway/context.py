@@ -8,6 +8,7 @@ from functools import cached_property
 from strawberry.types import Info as StrawberryInfo
 
 from gateway.clients import ServiceClient
+from gateway.kpi_client import HttpKpiClient, KpiClient
 from gateway.loaders import KpiLoaders, RiskLoaders, ScoringLoaders
 from gateway.scoring_client import HttpScoringClient, ScoringClient
 
@@ -18,7 +19,7 @@ class ServiceClients:
 
     scoring: ScoringClient
     risk: ServiceClient
-    kpi: ServiceClient
+    kpi: KpiClient
     transports: dict[str, ServiceClient]
 
     @classmethod
@@ -27,7 +28,7 @@ class ServiceClients:
         return cls(
             scoring=HttpScoringClient(transports["scoring"]),
             risk=transports["risk"],
-            kpi=transports["kpi"],
+            kpi=HttpKpiClient(transports["kpi"]),
             transports=transports,
         )
 

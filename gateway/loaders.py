@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from gateway.clients import ServiceClient
+from gateway.kpi_client import KpiClient
 from gateway.scoring_client import ScoringClient
+from services.kpi import models as kpi_models
+from services.kpi.domain import Grain
 from services.runtime.wire import PageQuery
 from services.scoring import models
 
@@ -127,11 +131,13 @@ class ScoringLoaders:
         return await self.client.histories(query)
 
 
-def _id(item: models.Shop | models.Assessment) -> str:
+def _id(item: models.Shop | models.Assessment | kpi_models.Measurement) -> str:
     return item.id
 
 
-def _shop_id(item: models.Assessment | models.ShopHistory) -> str:
+def _shop_id(
+    item: models.Assessment | models.ShopHistory | kpi_models.ShopLatest | kpi_models.Series,
+) -> str:
     return item.shop_id
 
 
@@ -212,43 +218,74 @@ class RiskLoaders:
         return [found[s] for s in shop_ids]
 
 
+class SeriesSpec(NamedTuple):
+    """What a series is asked for, besides its scope (part of a DataLoader key)."""
+
+    kpi_code: str
+    grain: Grain
+    start: datetime | None
+    end: datetime | None
+
+
 @dataclass
 class KpiLoaders:
     """Batched reads from the kpi service: one call per kind of read (and per distinct set of
     parameters) for all the shops of a query level."""
 
-    client: ServiceClient
+    client: KpiClient
 
     @cached_property
-    def kpi(self) -> DataLoader[str, Record | None]:
+    def kpi(self) -> DataLoader[str, kpi_models.KpiOut | None]:
         """Catalogue entries by code."""
         return DataLoader(self._kpis, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def measurement(self) -> DataLoader[str, Record | None]:
+    def measurement(self) -> DataLoader[str, kpi_models.Measurement | None]:
         """Measurements by id."""
         return DataLoader(self._measurements, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def latest(self) -> DataLoader[tuple[str, FrozenParams], Record]:
-        """Latest KPI values by shop and parameters."""
+    def latest(self) -> DataLoader[tuple[str, tuple[str, ...] | None], kpi_models.ShopLatest]:
+        """Latest KPI values by scope and KPI codes (``None``: every KPI the scope has)."""
         return DataLoader(self._latest, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def series(self) -> DataLoader[tuple[str, FrozenParams], Record]:
-        """KPI series by shop and parameters."""
+    def series(self) -> DataLoader[tuple[str, SeriesSpec], kpi_models.Series]:
+        """KPI series by scope and what is asked."""
         return DataLoader(self._series, max_batch_size=MAX_BATCH)
 
-    async def _kpis(self, codes: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/catalogue", params={"codes": codes})
-        return _by("code", answer["items"], codes)
+    async def _kpis(self, codes: list[str]) -> list[kpi_models.KpiOut | None]:
+        return _by_id(await self.client.kpis(codes), _code, codes)
 
-    async def _measurements(self, ids: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/measurements", params={"ids": ids})
-        return _by("id", answer["items"], ids)
+    async def _measurements(self, ids: list[str]) -> list[kpi_models.Measurement | None]:
+        return _by_id(await self.client.measurements_by_id(ids), _id, ids)
 
-    async def _latest(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
-        return await batched_by_shop(self.client, "/latest", keys)
+    async def _latest(
+        self, keys: list[tuple[str, tuple[str, ...] | None]]
+    ) -> list[kpi_models.ShopLatest]:
+        return await by_shop(self._latest_of, _shop_id, keys)
 
-    async def _series(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
-        return await batched_by_shop(self.client, "/series/batch", keys)
+    async def _latest_of(
+        self, shop_ids: list[str], codes: tuple[str, ...] | None
+    ) -> list[kpi_models.ShopLatest]:
+        query = kpi_models.LatestQuery.model_construct(
+            shop_ids=shop_ids, kpi_codes=None if codes is None else list(codes)
+        )
+        return await self.client.latest(query)
+
+    async def _series(self, keys: list[tuple[str, SeriesSpec]]) -> list[kpi_models.Series]:
+        return await by_shop(self._series_of, _shop_id, keys)
+
+    async def _series_of(self, shop_ids: list[str], spec: SeriesSpec) -> list[kpi_models.Series]:
+        query = kpi_models.SeriesBatchQuery.model_construct(
+            shop_ids=shop_ids,
+            kpi_code=spec.kpi_code,
+            grain=spec.grain,
+            from_=spec.start,
+            to=spec.end,
+        )
+        return await self.client.series(query)
+
+
+def _code(kpi: kpi_models.KpiOut) -> str:
+    return kpi.code

@@ -12,8 +12,7 @@ from typing import Protocol
 
 from pydantic import TypeAdapter
 
-from gateway.clients import ServiceClient, query_params, request_body
-from services.runtime.idempotency import HEADER as IDEMPOTENCY_HEADER
+from gateway.clients import ServiceClient, key_header, query_params, request_body
 from services.runtime.wire import Page, PageQuery
 from services.scoring import models
 
@@ -93,10 +92,6 @@ class ScoringClient(Protocol):
         ...
 
 
-def _key_header(idempotency_key: str | None) -> dict[str, str] | None:
-    return None if idempotency_key is None else {IDEMPOTENCY_HEADER: idempotency_key}
-
-
 class HttpScoringClient:
     """:class:`ScoringClient` over the scoring service's HTTP API. Batches of ids the
     gateway holds are sent unchecked (the service checks them, as it does for any caller)."""
@@ -151,7 +146,7 @@ class HttpScoringClient:
     ) -> models.Shop:
         """See :meth:`ScoringClient.create_shop`."""
         answer = await self.transport.send(
-            "POST", "/shops", content=request_body(shop), headers=_key_header(idempotency_key)
+            "POST", "/shops", content=request_body(shop), headers=key_header(idempotency_key)
         )
         return models.Shop.model_validate_json(answer)
 
@@ -177,7 +172,7 @@ class HttpScoringClient:
             "POST",
             "/profiles",
             content=request_body(profile),
-            headers=_key_header(idempotency_key),
+            headers=key_header(idempotency_key),
         )
         return models.Profile.model_validate_json(answer)
 
@@ -201,6 +196,6 @@ class HttpScoringClient:
             "/shops/{shop_id}/assessments",
             path={"shop_id": shop_id},
             content=request_body(assessment),
-            headers=_key_header(idempotency_key),
+            headers=key_header(idempotency_key),
         )
         return models.Assessment.model_validate_json(answer)

@@ -28,11 +28,13 @@ from gateway.types.scores import (
     RelevanceComponents,
     SortOrder,
 )
+from services.kpi.domain import Grain
 from services.runtime.wire import PageQuery, check_id, parse
 from services.scoring import domain, models
 
 if TYPE_CHECKING:
-    from gateway.types.kpi import KpiGrain, KpiLatest, KpiSeries
+    from gateway.types.kpi import KpiLatest, KpiSeries
+    from gateway.types.kpi_catalogue import KpiGrain
     from gateway.types.risk import (
         AssessmentKind,
         RiskFilter,
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 _RISK = "gateway.types.risk"
 _KPI = "gateway.types.kpi"
+_KPI_CATALOGUE = "gateway.types.kpi_catalogue"
 
 
 class SummaryOnly(RuntimeError):
@@ -342,14 +345,14 @@ class Shop:
         self,
         info: Info,
         kpi_code: str,
-        grain: Annotated[KpiGrain, strawberry.lazy(_KPI)] | None = None,
+        grain: Annotated[KpiGrain, strawberry.lazy(_KPI_CATALOGUE)] | None = None,
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
     ) -> Annotated[KpiSeries, strawberry.lazy(_KPI)] | None:
-        from gateway.types.kpi import KpiGrain, shop_kpi_series
+        from gateway.types.kpi import shop_kpi_series
 
         return await shop_kpi_series(
-            info, str(self.id), kpi_code, grain or KpiGrain.RECORDED, from_, to
+            info, str(self.id), kpi_code, grain or Grain.RECORDED, from_, to
         )
 
 
