@@ -10,6 +10,7 @@ from strawberry.types import Info as StrawberryInfo
 from gateway.clients import ServiceClient
 from gateway.kpi_client import HttpKpiClient, KpiClient
 from gateway.loaders import KpiLoaders, RiskLoaders, ScoringLoaders
+from gateway.risk_client import HttpRiskClient, RiskClient
 from gateway.scoring_client import HttpScoringClient, ScoringClient
 
 
@@ -18,7 +19,7 @@ class ServiceClients:
     """One typed client per service the gateway reaches, and the transports under them."""
 
     scoring: ScoringClient
-    risk: ServiceClient
+    risk: RiskClient
     kpi: KpiClient
     transports: dict[str, ServiceClient]
 
@@ -27,7 +28,7 @@ class ServiceClients:
         """The clients over the HTTP transports of ``scoring``, ``risk`` and ``kpi``."""
         return cls(
             scoring=HttpScoringClient(transports["scoring"]),
-            risk=transports["risk"],
+            risk=HttpRiskClient(transports["risk"]),
             kpi=HttpKpiClient(transports["kpi"]),
             transports=transports,
         )

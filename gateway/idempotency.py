@@ -1,4 +1,5 @@
-"""The ``idempotencyKey`` argument of creating mutations, sent to a service as a header.
+"""The ``idempotencyKey`` argument of creating mutations, passed to a service client scoped to
+the caller.
 
 A client retrying a creating mutation (its answer was lost) sends the same key again and gets
 the record the first attempt created; the service makes that race-safe (see
@@ -14,7 +15,7 @@ from typing import Annotated
 import strawberry
 
 from gateway.security.principal import current_caller
-from services.runtime.idempotency import HEADER, check_key
+from services.runtime.idempotency import check_key
 
 KEY_DESCRIPTION = (
     "Makes a retry of this mutation answer the record the first attempt created instead of "
@@ -41,10 +42,3 @@ def scoped_key(key: str | None) -> str | None:
     caller = current_caller()
     client = "" if caller is None else caller.client_id
     return hashlib.sha256(f"{client}\x00{key}".encode()).hexdigest()
-
-
-def idempotency_headers(key: str | None) -> dict[str, str] | None:
-    """The ``Idempotency-Key`` header for ``key`` (``None`` when no key is given), scoped to
-    the caller by :func:`scoped_key`."""
-    scoped = scoped_key(key)
-    return None if scoped is None else {HEADER: scoped}

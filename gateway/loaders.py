@@ -9,33 +9,27 @@ for the shops and one for the scores, not 51.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from gateway.clients import ServiceClient
 from gateway.kpi_client import KpiClient
+from gateway.risk_client import RiskClient
 from gateway.scoring_client import ScoringClient
 from services.kpi import models as kpi_models
 from services.kpi.domain import Grain
+from services.risk import models as risk_models
+from services.risk.models import AssessmentKind
 from services.runtime.wire import PageQuery
 from services.scoring import models
 
-Record = dict[str, Any]
 Item = TypeVar("Item")
 Query = TypeVar("Query", bound=Hashable)
 MAX_BATCH = 100
-#: Query parameters frozen into a hashable DataLoader key (lists become tuples).
-FrozenParams = tuple[tuple[str, str | int | tuple[str, ...]], ...]
-
-
-def _by(key: str, records: Sequence[Record], wanted: Sequence[str]) -> list[Record | None]:
-    found = {record[key]: record for record in records}
-    return [found.get(k) for k in wanted]
 
 
 def _by_id(
@@ -131,47 +125,21 @@ class ScoringLoaders:
         return await self.client.histories(query)
 
 
-def _id(item: models.Shop | models.Assessment | kpi_models.Measurement) -> str:
+def _id(
+    item: models.Shop | models.Assessment | kpi_models.Measurement | risk_models.Risk,
+) -> str:
     return item.id
 
 
 def _shop_id(
-    item: models.Assessment | models.ShopHistory | kpi_models.ShopLatest | kpi_models.Series,
+    item: models.Assessment
+    | models.ShopHistory
+    | kpi_models.ShopLatest
+    | kpi_models.Series
+    | risk_models.ShopRisks
+    | risk_models.RiskMatrix,
 ) -> str:
     return item.shop_id
-
-
-def frozen_params(params: Mapping[str, Any]) -> FrozenParams:
-    """Query parameters as a hashable, order-independent part of a DataLoader key."""
-    return tuple(
-        sorted((k, tuple(v) if isinstance(v, list | tuple) else v) for k, v in params.items())
-    )
-
-
-risk_params = frozen_params
-"""The name the risk types use for :func:`frozen_params`."""
-
-
-async def batched_by_shop(
-    client: ServiceClient, route: str, keys: Sequence[tuple[str, FrozenParams]]
-) -> list[Record]:
-    """One call of ``route`` per distinct parameter set, each for all its shops (``shopIds``);
-    the answer's items (one per shop, each naming its ``shopId``) in the order of ``keys``."""
-    groups: dict[FrozenParams, list[str]] = {}
-    for shop_id, params in keys:
-        groups.setdefault(params, []).append(shop_id)
-    answers = await asyncio.gather(
-        *(
-            client.call("GET", route, params={**dict(params), "shopIds": shop_ids})
-            for params, shop_ids in groups.items()
-        )
-    )
-    found = {
-        (item["shopId"], params): item
-        for params, answer in zip(groups, answers, strict=True)
-        for item in answer["items"]
-    }
-    return [found[key] for key in keys]
 
 
 @dataclass
@@ -179,43 +147,64 @@ class RiskLoaders:
     """Batched reads from the risk service: one call per kind of read (and per distinct set
     of filters) for all the shops of a query level."""
 
-    client: ServiceClient
+    client: RiskClient
 
     @cached_property
-    def risk(self) -> DataLoader[str, Record | None]:
+    def risk(self) -> DataLoader[str, risk_models.Risk | None]:
         """Risks by id."""
         return DataLoader(self._risks, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def shop_risks(self) -> DataLoader[tuple[str, FrozenParams], Record]:
-        """Risk pages by shop and filters."""
-        return DataLoader(self._shop_risks, max_batch_size=MAX_BATCH)
+    def shop_risks(self) -> DataLoader[RiskListing, risk_models.ShopRisks]:
+        """Risk pages by scope and query (filters, order, page; no scope of its own)."""
+        return DataLoader(self._shop_risks, max_batch_size=MAX_BATCH, cache_key_fn=_listing_key)
 
     @cached_property
-    def matrix(self) -> DataLoader[tuple[str, str], Record]:
-        """Risk matrices by shop and kind."""
+    def matrix(self) -> DataLoader[tuple[str, AssessmentKind], risk_models.RiskMatrix]:
+        """Risk matrices by scope and kind."""
         return DataLoader(self._matrices, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def roadmap(self) -> DataLoader[str, Record]:
-        """Roadmaps by shop id."""
+    def roadmap(self) -> DataLoader[str, risk_models.Roadmap]:
+        """Roadmaps by scope."""
         return DataLoader(self._roadmaps, max_batch_size=MAX_BATCH)
 
-    async def _risks(self, ids: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/risks", params={"ids": ids})
-        return _by("id", answer["items"], ids)
+    async def _risks(self, ids: list[str]) -> list[risk_models.Risk | None]:
+        return _by_id(await self.client.risks_by_id(ids), _id, ids)
 
-    async def _shop_risks(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
-        return await batched_by_shop(self.client, "/risks", keys)
+    async def _shop_risks(self, keys: list[RiskListing]) -> list[risk_models.ShopRisks]:
+        # A query's lists make it unhashable: the batches are grouped by its JSON.
+        frozen = [_listing_key(key) for key in keys]
+        queries = {text: query for (_, text), (_, query) in zip(frozen, keys, strict=True)}
 
-    async def _matrices(self, keys: list[tuple[str, str]]) -> list[Record]:
-        frozen = [(shop_id, frozen_params({"kind": kind})) for shop_id, kind in keys]
-        return await batched_by_shop(self.client, "/matrix", frozen)
+        async def pages(shop_ids: list[str], text: str) -> list[risk_models.ShopRisks]:
+            query = queries[text].model_copy(update={"shop_ids": shop_ids})
+            return await self.client.shop_risks(query)
 
-    async def _roadmaps(self, shop_ids: list[str]) -> list[Record]:
-        answer = await self.client.call("GET", "/roadmaps", params={"shopIds": shop_ids})
-        found = {item["shopId"]: item for item in answer["items"]}
+        return await by_shop(pages, _shop_id, frozen)
+
+    async def _matrices(
+        self, keys: list[tuple[str, AssessmentKind]]
+    ) -> list[risk_models.RiskMatrix]:
+        return await by_shop(self._matrices_of, _shop_id, keys)
+
+    async def _matrices_of(
+        self, shop_ids: list[str], kind: AssessmentKind
+    ) -> list[risk_models.RiskMatrix]:
+        query = risk_models.ViewQuery.model_construct(shop_ids=shop_ids, kind=kind)
+        return await self.client.matrices(query)
+
+    async def _roadmaps(self, shop_ids: list[str]) -> list[risk_models.Roadmap]:
+        found = {roadmap.shop_id: roadmap for roadmap in await self.client.roadmaps(shop_ids)}
         return [found[s] for s in shop_ids]
+
+
+RiskListing = tuple[str, risk_models.RiskListQuery]
+"""A scope and the query of its risk page (a DataLoader key)."""
+
+
+def _listing_key(key: RiskListing) -> tuple[str, str]:
+    return key[0], key[1].model_dump_json()
 
 
 class SeriesSpec(NamedTuple):

@@ -16,7 +16,7 @@ from gateway.security.api_key_fields import ApiKeyMutation, ApiKeyQuery
 from gateway.security.limits import limit_extensions
 from gateway.security.roles import RoleCheck
 from gateway.types.kpi_operations import KpiMutation, KpiQuery
-from gateway.types.risk import RiskMutation, RiskQuery
+from gateway.types.risk_operations import RiskMutation, RiskQuery
 from gateway.types.scoring_operations import ScoringMutation, ScoringQuery
 from services.runtime.settings import IntegraSettings
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import strawberry
 
 from services.runtime import caller
 from services.runtime.errors import ValidationFailed
-from services.runtime.wire import Model, Page, parse, wire_alias
+from services.runtime.wire import Model, parse, wire_alias
 
 Item = TypeVar("Item")
 Source = TypeVar("Source")
+Source_co = TypeVar("Source_co", covariant=True)
 
 MAX_PAGE = 100
 
@@ -50,16 +51,6 @@ class Actor:
             kind=CredentialKind(actor.kind),
         )
 
-    @classmethod
-    def from_wire(cls, record: Any) -> Actor:
-        """Build from a service's JSON ``{clientId, name, role, kind}``."""
-        return cls(
-            client_id=record["clientId"],
-            name=record["name"],
-            role=record["role"],
-            kind=CredentialKind(record["kind"]),
-        )
-
 
 ON_BEHALF_OF = (
     "A person the caller acts for (free text, optional); who acted is always the "
@@ -74,6 +65,30 @@ class DeletePayload:
     deleted: bool
 
 
+class WirePage(Protocol[Source_co]):
+    """A service's page of records (``Page[...]`` or a batch's page of one shop)."""
+
+    @property
+    def items(self) -> Sequence[Source_co]:
+        """The page's records."""
+        ...
+
+    @property
+    def total_count(self) -> int:
+        """How many records match."""
+        ...
+
+    @property
+    def limit(self) -> int:
+        """The page's size."""
+        ...
+
+    @property
+    def offset(self) -> int:
+        """Records skipped before the page."""
+        ...
+
+
 @strawberry.type
 class ItemPage(Generic[Item]):
     """One page of a list; each list's page type is a described subclass (``ShopPage``)."""
@@ -84,7 +99,7 @@ class ItemPage(Generic[Item]):
     offset: int
 
     @classmethod
-    def of(cls, page: Page[Source], convert: Callable[[Source], Item]) -> Self:
+    def of(cls, page: WirePage[Source], convert: Callable[[Source], Item]) -> Self:
         """The GraphQL form of a service's page, each item converted by ``convert``."""
         return cls(
             items=[convert(item) for item in page.items],
@@ -134,8 +149,3 @@ def wire_body(value: object) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise TypeError(f"{type(value).__name__} is not an input object")
     return body
-
-
-def wire_time(value: str) -> datetime:
-    """A timestamp of a service's JSON."""
-    return datetime.fromisoformat(value)

@@ -35,16 +35,11 @@ from services.scoring import domain, models
 if TYPE_CHECKING:
     from gateway.types.kpi import KpiLatest, KpiSeries
     from gateway.types.kpi_catalogue import KpiGrain
-    from gateway.types.risk import (
-        AssessmentKind,
-        RiskFilter,
-        RiskMatrix,
-        RiskPage,
-        RiskSort,
-        Roadmap,
-    )
+    from gateway.types.risk import AssessmentKind, RiskFilter, RiskPage, RiskSort
+    from gateway.types.risk_views import RiskMatrix, Roadmap
 
 _RISK = "gateway.types.risk"
+_RISK_VIEWS = "gateway.types.risk_views"
 _KPI = "gateway.types.kpi"
 _KPI_CATALOGUE = "gateway.types.kpi_catalogue"
 
@@ -310,8 +305,8 @@ class Shop:
     )
     async def risk_matrix(
         self, info: Info, kind: Annotated[AssessmentKind, strawberry.lazy(_RISK)] | None = None
-    ) -> Annotated[RiskMatrix, strawberry.lazy(_RISK)] | None:
-        from gateway.types.risk import shop_risk_matrix
+    ) -> Annotated[RiskMatrix, strawberry.lazy(_RISK_VIEWS)] | None:
+        from gateway.types.risk_views import shop_risk_matrix
 
         return await shop_risk_matrix(info, str(self.id), kind)
 
@@ -319,8 +314,8 @@ class Shop:
         description="The shop's integration roadmap; null (with an error) when the risk "
         "service cannot answer."
     )
-    async def roadmap(self, info: Info) -> Annotated[Roadmap, strawberry.lazy(_RISK)] | None:
-        from gateway.types.risk import shop_roadmap
+    async def roadmap(self, info: Info) -> Annotated[Roadmap, strawberry.lazy(_RISK_VIEWS)] | None:
+        from gateway.types.risk_views import shop_roadmap
 
         return await shop_roadmap(info, str(self.id))
 
