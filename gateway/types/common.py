@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Generic, Protocol, Self, TypeVar
 
 import strawberry
 
@@ -109,11 +109,20 @@ class ItemPage(Generic[Item]):
         )
 
 
-def request_model(model: type[Model], value: object) -> Model:
+def request_model(
+    model: type[Model], value: object, *, without: Collection[str] = (), **fields: object
+) -> Model:
     """A Strawberry input as the request model a service takes, validated as the service
     validates the JSON the gateway would send it (the same VALIDATION_ERROR, naming the same
-    field); unset fields stay unset."""
-    return parse(model, json.dumps(to_wire(value)))
+    field); unset fields stay unset. ``without`` leaves fields of the input out, ``fields``
+    sets fields (both by their Python names)."""
+    wire = to_wire(value)
+    if not isinstance(wire, dict):
+        raise TypeError(f"{type(value).__name__} is not an input object")
+    for name in without:
+        wire.pop(wire_alias(name), None)
+    wire.update({wire_alias(name): to_wire(field) for name, field in fields.items()})
+    return parse(model, json.dumps(wire))
 
 
 def page_args(limit: int, offset: int) -> dict[str, int]:
@@ -141,11 +150,3 @@ def to_wire(value: object) -> object:
     if isinstance(value, Enum):
         return value.value
     return value
-
-
-def wire_body(value: object) -> dict[str, Any]:
-    """An input object as a JSON request body."""
-    body = to_wire(value)
-    if not isinstance(body, dict):
-        raise TypeError(f"{type(value).__name__} is not an input object")
-    return body

@@ -3,8 +3,9 @@ turns each into the request model of the kpi service."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 import strawberry
 
@@ -16,6 +17,8 @@ from gateway.types.kpi_catalogue import (
 )
 from gateway.types.risk import Comparator
 from services.runtime.errors import ValidationFailed
+
+Value = TypeVar("Value")
 
 
 @strawberry.input(description='A named input value, e.g. {name: "within_sla", value: 95}.')
@@ -120,11 +123,12 @@ class FinancialKpisInput:
     months: float
 
 
-def by_name(items: list[Any], field: str, value_key: str) -> dict[str, Any]:
-    """``[{name, <value_key>}]`` as the wire's ``{name: value}``; a repeated name is an error."""
-    values: dict[str, Any] = {}
-    for item in items:
-        if item["name"] in values:
-            raise ValidationFailed(f"{field}.{item['name']}", f"input {item['name']!r} is repeated")
-        values[item["name"]] = item[value_key]
+def by_name(pairs: Iterable[tuple[str, Value]], field: str) -> dict[str, Value]:
+    """``(name, value)`` pairs as the wire's ``{name: value}``; a repeated name is an error
+    naming ``<field>.<name>``."""
+    values: dict[str, Value] = {}
+    for name, value in pairs:
+        if name in values:
+            raise ValidationFailed(f"{field}.{name}", f"input {name!r} is repeated")
+        values[name] = value
     return values

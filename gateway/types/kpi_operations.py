@@ -11,7 +11,7 @@ import strawberry
 
 from gateway.context import Info
 from gateway.idempotency import IdempotencyKey, scoped_key
-from gateway.types.common import DeletePayload, page_args, request_model, wire_body
+from gateway.types.common import DeletePayload, page_args, request_model
 from gateway.types.kpi import (
     FromArg,
     KpiLatest,
@@ -211,10 +211,9 @@ class KpiMutation:
         self, info: Info, input: RecordMeasurementInput, idempotency_key: IdempotencyKey = None
     ) -> KpiMeasurement:
         key = scoped_key(idempotency_key)
-        body = wire_body(input)
-        body["shopId"] = await require_scope(info, body["shopId"], "input.shopId")
-        body["inputs"] = by_name(body["inputs"], "inputs", "value")
-        measurement = request_model(models.MeasurementCreate, body)
+        scope = await require_scope(info, input.shop_id, "input.shopId")
+        inputs = by_name(((i.name, i.value) for i in input.inputs), "inputs")
+        measurement = request_model(models.MeasurementCreate, input, shop_id=scope, inputs=inputs)
         recorded = await info.context.clients.kpi.record_measurement(measurement, key)
         return KpiMeasurement.from_model(recorded)
 
@@ -238,9 +237,8 @@ class KpiMutation:
 
     @strawberry.mutation(description="Create a custom KPI; its formula is parsed, never eval'd.")
     async def create_custom_kpi(self, info: Info, input: CreateCustomKpiInput) -> Kpi:
-        body = wire_body(input)
-        body["inputs"] = by_name(body["inputs"], "inputs", "kind")
-        kpi = request_model(models.CustomKpiCreate, body)
+        inputs = by_name(((i.name, i.kind.value) for i in input.inputs), "inputs")
+        kpi = request_model(models.CustomKpiCreate, input, inputs=inputs)
         return Kpi.from_model(await info.context.clients.kpi.create_kpi(kpi))
 
     @strawberry.mutation(description="Delete a custom KPI without measurements, and its targets.")

@@ -11,7 +11,7 @@ import strawberry
 
 from gateway.context import Info
 from gateway.idempotency import IdempotencyKey, scoped_key
-from gateway.types.common import DeletePayload, request_model, wire_body
+from gateway.types.common import DeletePayload, request_model
 from gateway.types.risk import (
     AssessmentKind,
     Risk,
@@ -135,9 +135,8 @@ class RiskMutation:
         self, info: Info, input: CreateRiskInput, idempotency_key: IdempotencyKey = None
     ) -> Risk:
         key = scoped_key(idempotency_key)
-        body = wire_body(input)
-        body["shopId"] = await require_scope(info, body["shopId"], "input.shopId")
-        risk = request_model(models.RiskCreate, body)
+        scope = await require_scope(info, input.shop_id, "input.shopId")
+        risk = request_model(models.RiskCreate, input, shop_id=scope)
         return Risk.from_model(await info.context.clients.risk.create_risk(risk, key))
 
     @strawberry.mutation(description="Change a risk's texts, owner, assessments or review date.")
@@ -234,9 +233,8 @@ class RiskMutation:
     async def report_kpi_measurement(
         self, info: Info, input: KpiMeasurementInput
     ) -> EscalationOutcome:
-        body = wire_body(input)
-        body["shopId"] = await require_scope(info, body["shopId"], "input.shopId")
-        event = request_model(models.KpiMeasurementEvent, body)
+        scope = await require_scope(info, input.shop_id, "input.shopId")
+        event = request_model(models.KpiMeasurementEvent, input, shop_id=scope)
         outcome = await info.context.clients.risk.report_measurement(event)
         return EscalationOutcome.from_model(outcome)
 
@@ -244,7 +242,6 @@ class RiskMutation:
     async def report_missing_kpi_data(
         self, info: Info, input: MissingKpiDataInput
     ) -> EscalationOutcome:
-        body = wire_body(input)
-        body["shopId"] = await require_scope(info, body["shopId"], "input.shopId")
-        event = request_model(models.NoDataEvent, body)
+        scope = await require_scope(info, input.shop_id, "input.shopId")
+        event = request_model(models.NoDataEvent, input, shop_id=scope)
         return EscalationOutcome.from_model(await info.context.clients.risk.report_no_data(event))

@@ -7,7 +7,7 @@ import strawberry
 
 from gateway.context import Info
 from gateway.idempotency import IdempotencyKey, scoped_key
-from gateway.types.common import DeletePayload, page_args, request_model, wire_body
+from gateway.types.common import DeletePayload, page_args, request_model
 from gateway.types.ranking import Ranking
 from gateway.types.scores import ShopSort, SortOrder, WeightProfile
 from gateway.types.scoring import Assessment, Shop, ShopPage, needs_full_scores
@@ -132,9 +132,8 @@ class ScoringMutation:
     async def record_assessment(
         self, info: Info, input: RecordAssessmentInput, idempotency_key: IdempotencyKey = None
     ) -> Assessment:
-        body = wire_body(input)
-        shop_id = check_id(str(body.pop("shopId")), "input.shopId")
+        shop_id = check_id(str(input.shop_id), "input.shopId")
         key = scoped_key(idempotency_key)
-        assessment = request_model(models.AssessmentCreate, body)
+        assessment = request_model(models.AssessmentCreate, input, without={"shop_id"})
         recorded = await info.context.clients.scoring.record_assessment(shop_id, assessment, key)
         return Assessment.from_model(recorded)
