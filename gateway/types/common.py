@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 from enum import Enum
+from operator import attrgetter
 from typing import Generic, Protocol, Self, TypeVar
 
 import strawberry
@@ -17,6 +18,7 @@ from services.runtime.wire import Model, parse, wire_alias
 
 Item = TypeVar("Item")
 Source = TypeVar("Source")
+Built = TypeVar("Built")
 Source_co = TypeVar("Source_co", covariant=True)
 
 MAX_PAGE = 100
@@ -107,6 +109,34 @@ class ItemPage(Generic[Item]):
             limit=page.limit,
             offset=page.offset,
         )
+
+
+Getter = Callable[[object], tuple[object, ...]]
+_COPIES: dict[tuple[type, tuple[str, ...]], tuple[tuple[str, ...], Getter]] = {}
+
+
+def _copy_plan(cls: type, given: tuple[str, ...]) -> tuple[tuple[str, ...], Getter]:
+    """The data fields of ``cls`` (not its resolvers) that are not ``given``, and a getter of
+    the same-named attributes as one tuple; made once per type and set of given fields."""
+    plan = _COPIES.get((cls, given))
+    if plan is None:
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.init and f.name not in given)
+        getter: Getter = attrgetter(*names) if len(names) > 1 else _one_by_one(names)
+        plan = _COPIES[(cls, given)] = (names, getter)
+    return plan
+
+
+def _one_by_one(names: tuple[str, ...]) -> Getter:
+    """A getter of ``names`` as a tuple (``attrgetter`` answers one name without one)."""
+    return lambda source: tuple(getattr(source, name) for name in names)
+
+
+def copied(cls: type[Built], source: object, **fields: object) -> Built:
+    """An instance of the GraphQL type ``cls`` whose fields are the same-named attributes of
+    a service's model ``source``, except the ``fields`` given (nested types, conversions)."""
+    names, getter = _copy_plan(cls, tuple(fields))
+    fields.update(zip(names, getter(source), strict=True))
+    return cls(**fields)
 
 
 def request_model(

@@ -16,7 +16,7 @@ import strawberry
 
 from gateway.context import Info
 from gateway.loaders import SeriesSpec
-from gateway.types.common import Actor, ItemPage
+from gateway.types.common import Actor, ItemPage, copied
 from gateway.types.kpi_catalogue import (
     Kpi,
     KpiDirection,
@@ -47,12 +47,7 @@ class MeasurementEscalation:
     @classmethod
     def from_model(cls, escalation: models.Escalation) -> MeasurementEscalation:
         """The GraphQL form of a revision's escalation."""
-        return cls(
-            event_id=escalation.event_id,
-            state=escalation.state,
-            attempts=escalation.attempts,
-            delivered_at=escalation.delivered_at,
-        )
+        return copied(cls, escalation)
 
 
 @strawberry.type(description="A replaced revision of a measurement, kept in its history.")
@@ -70,15 +65,11 @@ class MeasurementRevision:
     @classmethod
     def from_model(cls, entry: models.HistoryEntry) -> MeasurementRevision:
         """The GraphQL form of a replaced revision."""
-        return cls(
-            revision=entry.revision,
+        return copied(
+            cls,
+            entry,
             inputs=KpiInputValue.all_of(entry.inputs),
-            value=entry.value,
-            source=entry.source,
-            reason=entry.reason,
-            recorded_at=entry.recorded_at,
             actor=Actor.from_model(entry.actor),
-            replaced_at=entry.replaced_at,
             escalation=MeasurementEscalation.from_model(entry.escalation),
         )
 
@@ -99,12 +90,7 @@ class KpiWindow:
         """The GraphQL form of a judged window (``None`` for a shop's value)."""
         if window is None:
             return None
-        return cls(
-            period_start=window.period_start,
-            period_end=window.period_end,
-            inputs=KpiInputValue.all_of(window.inputs),
-            value=window.value,
-        )
+        return copied(cls, window, inputs=KpiInputValue.all_of(window.inputs))
 
 
 @strawberry.federation.type(
@@ -136,20 +122,11 @@ class KpiMeasurement:
     @classmethod
     def from_model(cls, measurement: models.Measurement) -> KpiMeasurement:
         """The GraphQL form of a measurement."""
-        return cls(
-            id=strawberry.ID(measurement.id),
-            shop_id=strawberry.ID(measurement.shop_id),
-            kpi_code=measurement.kpi_code,
-            period_start=measurement.period_start,
-            period_end=measurement.period_end,
+        return copied(
+            cls,
+            measurement,
             inputs=KpiInputValue.all_of(measurement.inputs),
-            value=measurement.value,
-            source=measurement.source,
-            reason=measurement.reason,
-            revision=measurement.revision,
-            recorded_at=measurement.recorded_at,
             actor=Actor.from_model(measurement.actor),
-            created_at=measurement.created_at,
             history=[MeasurementRevision.from_model(h) for h in measurement.history],
             escalation=MeasurementEscalation.from_model(measurement.escalation),
             window=KpiWindow.of(measurement.window),
@@ -208,23 +185,10 @@ class KpiSeries:
     @classmethod
     def from_model(cls, series: models.Series) -> KpiSeries:
         """The GraphQL form of a series."""
-        return cls(
-            shop_id=strawberry.ID(series.shop_id),
-            kpi_code=series.kpi_code,
-            grain=series.grain,
-            unit=series.unit,
-            direction=series.direction,
-            points=[
-                KpiSeriesPoint(
-                    period_start=p.period_start,
-                    period_end=p.period_end,
-                    inputs=KpiInputValue.all_of(p.inputs),
-                    value=p.value,
-                    count=p.count,
-                )
-                for p in series.points
-            ],
-        )
+        points = [
+            copied(KpiSeriesPoint, p, inputs=KpiInputValue.all_of(p.inputs)) for p in series.points
+        ]
+        return copied(cls, series, points=points)
 
     @strawberry.field(description="The KPI of the series.")
     async def kpi(self, info: Info) -> Kpi | None:
@@ -248,16 +212,7 @@ class KpiTarget:
     @classmethod
     def from_model(cls, target: models.TargetOut) -> KpiTarget:
         """The GraphQL form of a shop's target."""
-        return cls(
-            shop_id=strawberry.ID(target.shop_id),
-            kpi_code=target.kpi_code,
-            comparator=target.comparator,
-            value=target.value,
-            period_start=target.period_start,
-            period_end=target.period_end,
-            set_by=Actor.from_model(target.set_by),
-            updated_at=target.updated_at,
-        )
+        return copied(cls, target, set_by=Actor.from_model(target.set_by))
 
 
 @strawberry.type(description="A page of a shop's targets, by KPI code.")
@@ -276,15 +231,7 @@ class AppliedKpiTarget:
     @classmethod
     def of(cls, target: models.AppliedTarget | None) -> AppliedKpiTarget | None:
         """The GraphQL form of an applied target (``None``: the KPI has none)."""
-        if target is None:
-            return None
-        return cls(
-            comparator=target.comparator,
-            value=target.value,
-            source=target.source,
-            period_start=target.period_start,
-            period_end=target.period_end,
-        )
+        return None if target is None else copied(cls, target)
 
 
 @strawberry.type(description="A KPI's latest value for a shop, with its status and fulfilment.")
@@ -309,18 +256,10 @@ class KpiLatest:
     @classmethod
     def from_model(cls, latest: models.LatestKpi) -> KpiLatest:
         """The GraphQL form of a KPI's latest value."""
-        measurement_id = latest.measurement_id
-        return cls(
-            kpi_code=latest.kpi_code,
-            value=latest.value,
-            status=latest.status,
-            fulfilment=latest.fulfilment,
+        return copied(
+            cls,
+            latest,
             target=AppliedKpiTarget.of(latest.target),
-            period_start=latest.period_start,
-            period_end=latest.period_end,
-            source=latest.source,
-            recorded_at=latest.recorded_at,
-            measurement_id=None if measurement_id is None else strawberry.ID(measurement_id),
             window=KpiWindow.of(latest.window),
         )
 

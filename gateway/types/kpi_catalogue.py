@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import strawberry
 
 from gateway.context import Info
-from gateway.types.common import Actor, ItemPage
+from gateway.types.common import Actor, ItemPage, copied
 from gateway.types.risk import Comparator
 from services.kpi import domain, models
 
@@ -97,23 +97,12 @@ class Kpi:
     def from_model(cls, kpi: models.KpiOut) -> Kpi:
         """The GraphQL form of a catalogue entry."""
         target = kpi.default_target
-        return cls(
-            code=kpi.code,
-            name=kpi.name,
-            level=kpi.level,
-            unit=kpi.unit,
-            direction=kpi.direction,
-            formula=kpi.formula,
-            inputs=[
-                KpiInputSpec(name=i.name, kind=i.kind, aggregation=i.aggregation)
-                for i in kpi.inputs
-            ],
-            default_target=None
-            if target is None
-            else KpiThreshold(comparator=target.comparator, value=target.value),
-            parts=[KpiPartRule(part=p.part, whole=p.whole) for p in kpi.parts],
-            built_in=kpi.built_in,
-            description=kpi.description,
+        return copied(
+            cls,
+            kpi,
+            inputs=[copied(KpiInputSpec, i) for i in kpi.inputs],
+            default_target=None if target is None else copied(KpiThreshold, target),
+            parts=[copied(KpiPartRule, p) for p in kpi.parts],
             created_by=None if kpi.created_by is None else Actor.from_model(kpi.created_by),
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from gateway.types.common import copied
 from gateway.types.kpi_catalogue import KpiInputValue
 from services.kpi import models
 
@@ -40,17 +41,7 @@ class Profit:
     @classmethod
     def from_model(cls, profit: models.ProfitOut) -> Profit:
         """The GraphQL form of one period's profit."""
-        return cls(
-            indicators=ProfitIndicators(**profit.indicators.model_dump()),
-            leads=profit.leads,
-            clients=profit.clients,
-            average_check=profit.average_check,
-            deals=profit.deals,
-            ltv=profit.ltv,
-            revenue=profit.revenue,
-            total_costs=profit.total_costs,
-            profit=profit.profit,
-        )
+        return copied(cls, profit, indicators=copied(ProfitIndicators, profit.indicators))
 
 
 @strawberry.type(description="The effect on profit of changing one indicator alone.")
@@ -69,15 +60,7 @@ class ProfitContribution:
     @classmethod
     def from_model(cls, contribution: models.ContributionOut) -> ProfitContribution:
         """The GraphQL form of one indicator's contribution."""
-        return cls(
-            code=contribution.code,
-            baseline_value=contribution.baseline_value,
-            scenario_value=contribution.scenario_value,
-            profit_alone=contribution.profit_alone,
-            absolute=contribution.absolute,
-            relative=contribution.relative,
-            favourable=contribution.favourable,
-        )
+        return copied(cls, contribution)
 
 
 @strawberry.type(
@@ -101,14 +84,12 @@ class ProfitWhatIf:
     @classmethod
     def from_model(cls, what_if: models.WhatIfOut) -> ProfitWhatIf:
         """The GraphQL form of a what-if."""
-        return cls(
+        return copied(
+            cls,
+            what_if,
             baseline=Profit.from_model(what_if.baseline),
             scenario=Profit.from_model(what_if.scenario),
-            profit_change=what_if.profit_change,
             contributions=[ProfitContribution.from_model(c) for c in what_if.contributions],
-            favourable_codes=list(what_if.favourable_codes),
-            favourable_profit=what_if.favourable_profit,
-            interaction=what_if.interaction,
         )
 
 
@@ -121,9 +102,7 @@ class KpiValue:
     @classmethod
     def from_model(cls, value: models.KpiValue) -> KpiValue:
         """The GraphQL form of a computed KPI value."""
-        return cls(
-            kpi_code=value.kpi_code, inputs=KpiInputValue.all_of(value.inputs), value=value.value
-        )
+        return copied(cls, value, inputs=KpiInputValue.all_of(value.inputs))
 
 
 @strawberry.type(description="integration_roi and payback_period derived from two periods.")
@@ -141,11 +120,9 @@ class FinancialKpis:
     def from_model(cls, kpis: models.FinancialOut) -> FinancialKpis:
         """The GraphQL form of the financial KPIs."""
         payback = kpis.payback_period
-        return cls(
-            profit_before=kpis.profit_before,
-            profit_after=kpis.profit_after,
-            profit_delta=kpis.profit_delta,
-            monthly_profit_increase=kpis.monthly_profit_increase,
+        return copied(
+            cls,
+            kpis,
             integration_roi=KpiValue.from_model(kpis.integration_roi),
             payback_period=None if payback is None else KpiValue.from_model(payback),
         )

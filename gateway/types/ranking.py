@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from gateway.context import Info
+from gateway.types.common import copied
 from gateway.types.scores import Band, CriterionValue, MatrixRow
 from gateway.types.scoring import Shop, load_shop
 from services.scoring import domain, models
@@ -24,14 +25,9 @@ class RankingEntry:
     @classmethod
     def from_model(cls, entry: models.RankingEntry) -> RankingEntry:
         """The GraphQL form of a ranking entry."""
-        return cls(
-            rank=entry.rank,
-            shop_id=strawberry.ID(entry.shop_id),
-            shop_name=entry.shop_name,
-            assessment_id=strawberry.ID(entry.assessment_id),
-            sh=entry.sh,
-            sh_rounded=entry.sh_rounded,
-            band=entry.band,
+        return copied(
+            cls,
+            entry,
             criteria=[
                 CriterionValue(criterion=domain.Criterion(c), value=v)
                 for c, v in entry.criteria.items()
@@ -54,10 +50,9 @@ class Ranking:
     @classmethod
     def from_model(cls, ranking: models.Ranking) -> Ranking:
         """The GraphQL form of the ranking."""
-        return cls(
+        return copied(
+            cls,
+            ranking,
             items=[RankingEntry.from_model(e) for e in ranking.items],
             matrix=[MatrixRow.from_model(row) for row in ranking.matrix],
-            total_count=ranking.total_count,
-            limit=ranking.limit,
-            offset=ranking.offset,
         )

@@ -15,7 +15,7 @@ from datetime import date, datetime
 import strawberry
 
 from gateway.context import Info
-from gateway.types.common import ON_BEHALF_OF, Actor, ItemPage, page_args, to_wire
+from gateway.types.common import ON_BEHALF_OF, Actor, ItemPage, copied, page_args, to_wire
 from gateway.types.scores import SortOrder
 from gateway.types.scoring import Shop, load_shop
 from services.risk import domain, models
@@ -70,13 +70,11 @@ class RiskAssessment:
     @classmethod
     def from_model(cls, assessment: models.AssessmentOut) -> RiskAssessment:
         """The GraphQL form of an assessment."""
-        return cls(
-            likelihood=assessment.likelihood,
+        return copied(
+            cls,
+            assessment,
             likelihood_code=domain.Likelihood[assessment.likelihood_code],
-            impact=assessment.impact,
             impact_code=domain.Impact[assessment.impact_code],
-            score=assessment.score,
-            level=assessment.level,
         )
 
 
@@ -94,16 +92,7 @@ class MitigationAction:
     @classmethod
     def from_model(cls, action: models.MitigationAction) -> MitigationAction:
         """The GraphQL form of a mitigation action."""
-        return cls(
-            id=strawberry.ID(action.id),
-            text=action.text,
-            owner=action.owner,
-            due_at=action.due_at,
-            done=action.done,
-            done_at=action.done_at,
-            overdue=action.overdue,
-            created_at=action.created_at,
-        )
+        return copied(cls, action)
 
 
 @strawberry.type(description="One field a change touched, before and after (as text).")
@@ -129,19 +118,11 @@ class RiskHistoryEntry:
     @classmethod
     def from_model(cls, entry: models.HistoryEntry) -> RiskHistoryEntry:
         """The GraphQL form of a history entry."""
-        return cls(
-            at=entry.at,
+        return copied(
+            cls,
+            entry,
             actor=Actor.from_model(entry.actor),
-            on_behalf_of=entry.on_behalf_of,
-            action=entry.action,
-            changes=[
-                RiskChange(field=c.field, before=c.before, after=c.after) for c in entry.changes
-            ],
-            reason=entry.reason,
-            rule_id=entry.rule_id,
-            kpi_code=entry.kpi_code,
-            kpi_value=entry.kpi_value,
-            event_id=entry.event_id,
+            changes=[copied(RiskChange, c) for c in entry.changes],
         )
 
 
@@ -169,25 +150,13 @@ class Risk:
     @classmethod
     def from_model(cls, risk: models.Risk) -> Risk:
         """The GraphQL form of a risk."""
-        return cls(
-            id=strawberry.ID(risk.id),
-            shop_id=strawberry.ID(risk.shop_id),
-            category=risk.category,
-            group=risk.group,
-            title=risk.title,
-            description=risk.description,
-            owner=risk.owner,
+        return copied(
+            cls,
+            risk,
             inherent=RiskAssessment.from_model(risk.inherent),
             residual=None if risk.residual is None else RiskAssessment.from_model(risk.residual),
-            status=risk.status,
-            allowed_transitions=list(risk.allowed_transitions),
-            next_review_at=risk.next_review_at,
-            review_overdue=risk.review_overdue,
             actions=[MitigationAction.from_model(a) for a in risk.actions],
             history=[RiskHistoryEntry.from_model(h) for h in risk.history],
-            created_at=risk.created_at,
-            updated_at=risk.updated_at,
-            version=risk.version,
         )
 
     @classmethod

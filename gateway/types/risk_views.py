@@ -8,7 +8,7 @@ from datetime import date, datetime
 import strawberry
 
 from gateway.context import Info
-from gateway.types.common import Actor
+from gateway.types.common import Actor, copied
 from gateway.types.risk import (
     AssessmentKind,
     Comparator,
@@ -42,14 +42,9 @@ class RiskCategory:
     @classmethod
     def from_model(cls, category: models.CategoryOut) -> RiskCategory:
         """The GraphQL form of a risk category."""
-        return cls(
-            code=category.code,
-            group=category.group,
-            name=category.name,
-            manifestation=category.manifestation,
-            consequences=category.consequences,
-            monitoring=category.monitoring,
-            preventive_actions=category.preventive_actions,
+        return copied(
+            cls,
+            category,
             default_impact=DefaultImpact(category.default_impact),
             default_impact_level=Impact(category.default_impact_level),
         )
@@ -101,13 +96,7 @@ class RiskMatrix:
     @classmethod
     def from_model(cls, matrix: models.RiskMatrix) -> RiskMatrix:
         """The GraphQL form of a matrix."""
-        return cls(
-            shop_id=strawberry.ID(matrix.shop_id),
-            kind=matrix.kind,
-            cells=[list(row) for row in matrix.cells],
-            total=matrix.total,
-            unassessed=matrix.unassessed,
-        )
+        return copied(cls, matrix)
 
 
 @strawberry.type(description="How many open risks are at a level.")
@@ -118,7 +107,7 @@ class RiskLevelCount:
     @classmethod
     def all_of(cls, counts: list[models.LevelCount]) -> list[RiskLevelCount]:
         """The GraphQL form of counts by level."""
-        return [cls(level=c.level, count=c.count) for c in counts]
+        return [copied(cls, c) for c in counts]
 
 
 @strawberry.type(description="Open risks of one group, by level.")
@@ -139,15 +128,12 @@ class RiskSummary:
     @classmethod
     def from_model(cls, summary: models.RiskSummary) -> RiskSummary:
         """The GraphQL form of a summary."""
-        return cls(
-            shop_id=strawberry.ID(summary.shop_id),
-            kind=summary.kind,
-            total=summary.total,
+        return copied(
+            cls,
+            summary,
             by_level=RiskLevelCount.all_of(summary.by_level),
             by_group=[
-                RiskGroupCount(
-                    group=g.group, total=g.total, by_level=RiskLevelCount.all_of(g.by_level)
-                )
+                copied(RiskGroupCount, g, by_level=RiskLevelCount.all_of(g.by_level))
                 for g in summary.by_group
             ],
         )
@@ -170,16 +156,12 @@ class RiskOverdue:
     @classmethod
     def from_model(cls, overdue: models.Overdue) -> RiskOverdue:
         """The GraphQL form of a scope's overdue work."""
-        return cls(
-            shop_id=strawberry.ID(overdue.shop_id),
-            as_of=overdue.as_of,
+        return copied(
+            cls,
+            overdue,
             reviews=[Risk.from_model(r) for r in overdue.reviews],
             actions=[
-                OverdueAction(
-                    risk_id=strawberry.ID(a.risk_id),
-                    risk_title=a.risk_title,
-                    action=MitigationAction.from_model(a.action),
-                )
+                copied(OverdueAction, a, action=MitigationAction.from_model(a.action))
                 for a in overdue.actions
             ],
         )
@@ -206,19 +188,11 @@ class MonitoringRule:
     @classmethod
     def from_model(cls, rule: models.Rule) -> MonitoringRule:
         """The GraphQL form of a monitoring rule."""
-        return cls(
-            id=strawberry.ID(rule.id),
-            kpi_code=rule.kpi_code,
+        return copied(
+            cls,
+            rule,
             comparator=Comparator(rule.comparator),
-            threshold=rule.threshold,
-            category=rule.category,
-            likelihood_step=rule.likelihood_step,
-            enabled=rule.enabled,
-            built_in=rule.built_in,
-            description=rule.description,
             created_by=Actor.from_model(rule.created_by),
-            created_at=rule.created_at,
-            updated_at=rule.updated_at,
         )
 
 
@@ -239,15 +213,7 @@ class CategoryEscalation:
     @classmethod
     def from_model(cls, escalation: models.CategoryEscalation) -> CategoryEscalation:
         """The GraphQL form of one category's escalation."""
-        created = escalation.created_risk_id
-        return cls(
-            category=escalation.category,
-            rule_id=escalation.rule_id,
-            step=escalation.step,
-            raised_risk_ids=[strawberry.ID(i) for i in escalation.raised_risk_ids],
-            created_risk_id=None if created is None else strawberry.ID(created),
-            escalated_by_event=escalation.escalated_by_event,
-        )
+        return copied(cls, escalation)
 
 
 @strawberry.type(description="The effect of an event; duplicate when applied before.")
@@ -260,12 +226,8 @@ class EscalationOutcome:
     @classmethod
     def from_model(cls, outcome: models.EscalationOutcome) -> EscalationOutcome:
         """The GraphQL form of an event's outcome."""
-        return cls(
-            event_id=outcome.event_id,
-            shop_id=strawberry.ID(outcome.shop_id),
-            duplicate=outcome.duplicate,
-            escalations=[CategoryEscalation.from_model(e) for e in outcome.escalations],
-        )
+        escalations = [CategoryEscalation.from_model(e) for e in outcome.escalations]
+        return copied(cls, outcome, escalations=escalations)
 
 
 # --- roadmap --------------------------------------------------------------------------------
@@ -296,25 +258,8 @@ class RoadmapStage:
     @classmethod
     def from_model(cls, stage: models.RoadmapStage) -> RoadmapStage:
         """The GraphQL form of a roadmap stage."""
-        return cls(
-            code=stage.code,
-            number=stage.number,
-            name=stage.name,
-            content=stage.content,
-            typical_min_days=stage.typical_min_days,
-            typical_max_days=stage.typical_max_days,
-            result=stage.result,
-            status=stage.status,
-            planned_start=stage.planned_start,
-            planned_end=stage.planned_end,
-            actual_start=stage.actual_start,
-            actual_end=stage.actual_end,
-            slippage_days=stage.slippage_days,
-            slips=stage.slips,
-            updated_at=stage.updated_at,
-            updated_by=stage.updated_by,
-            actor=None if stage.actor is None else Actor.from_model(stage.actor),
-        )
+        actor = stage.actor
+        return copied(cls, stage, actor=None if actor is None else Actor.from_model(actor))
 
 
 @strawberry.type(description="The five stages of a shop; missing ones are NOT_STARTED.")
@@ -326,11 +271,7 @@ class Roadmap:
     @classmethod
     def from_model(cls, roadmap: models.Roadmap) -> Roadmap:
         """The GraphQL form of a roadmap."""
-        return cls(
-            shop_id=strawberry.ID(roadmap.shop_id),
-            as_of=roadmap.as_of,
-            stages=[RoadmapStage.from_model(s) for s in roadmap.stages],
-        )
+        return copied(cls, roadmap, stages=[RoadmapStage.from_model(s) for s in roadmap.stages])
 
 
 # --- resolvers shared with Shop -------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import strawberry
 
-from gateway.types.common import Actor
+from gateway.types.common import Actor, copied
 from services.scoring import domain, models
 
 # The services' enums are the public codes; registering them keeps one definition of each.
@@ -50,14 +50,11 @@ class WeightProfile:
     @classmethod
     def from_model(cls, profile: models.Profile) -> WeightProfile:
         """The GraphQL form of a weight profile."""
-        return cls(
-            name=profile.name,
-            description=profile.description,
+        return copied(
+            cls,
+            profile,
             weights=CriterionWeight.all_of(profile.weights),
-            built_in=profile.built_in,
             created_by=Actor.from_model(profile.created_by),
-            created_at=profile.created_at,
-            updated_at=profile.updated_at,
         )
 
 
@@ -69,7 +66,7 @@ class AppliedProfile:
     @classmethod
     def from_model(cls, profile: models.AppliedProfile) -> AppliedProfile:
         """The GraphQL form of an assessment's profile."""
-        return cls(name=profile.name, weights=CriterionWeight.all_of(profile.weights))
+        return copied(cls, profile, weights=CriterionWeight.all_of(profile.weights))
 
 
 @strawberry.type(description="Points of the interactive elements interactivity came from.")
@@ -80,7 +77,7 @@ class InteractivityComponents:
     @classmethod
     def from_model(cls, points: models.InteractivityInput) -> InteractivityComponents:
         """The GraphQL form of the interactivity components."""
-        return cls(product=list(points.product), communicative=list(points.communicative))
+        return copied(cls, points)
 
 
 @strawberry.type(description="A search engine or catalogue: share and the store's rating in it.")
@@ -92,7 +89,7 @@ class RatedSource:
     @classmethod
     def from_model(cls, source: models.RatedInput) -> RatedSource:
         """The GraphQL form of a rated source."""
-        return cls(name=source.name, share=source.share, rating=source.rating)
+        return copied(cls, source)
 
 
 @strawberry.type(description="Ratings relevance was derived from.")
@@ -103,7 +100,9 @@ class RelevanceComponents:
     @classmethod
     def from_model(cls, ratings: models.RelevanceInput) -> RelevanceComponents:
         """The GraphQL form of the relevance components."""
-        return cls(
+        return copied(
+            cls,
+            ratings,
             search_engines=[RatedSource.from_model(s) for s in ratings.search_engines],
             catalogues=[RatedSource.from_model(c) for c in ratings.catalogues],
         )
@@ -130,17 +129,7 @@ class Advice:
     @classmethod
     def from_model(cls, advice: models.AdviceOut) -> Advice:
         """The GraphQL form of an assessment's advice."""
-        return cls(
-            gains=[
-                Gain(
-                    criterion=g.criterion, value=g.value, weight=g.weight, gain=g.gain, band=g.band
-                )
-                for g in advice.gains
-            ],
-            critical=list(advice.critical),
-            external_influence=advice.external_influence,
-            external_flagged=advice.external_flagged,
-        )
+        return copied(cls, advice, gains=[copied(Gain, g) for g in advice.gains])
 
 
 @strawberry.type(description="A criterion's value for one ranked shop.")
@@ -157,4 +146,4 @@ class MatrixRow:
     @classmethod
     def from_model(cls, row: models.MatrixRow) -> MatrixRow:
         """The GraphQL form of a ranking matrix row."""
-        return cls(criterion=row.criterion, values=list(row.values))
+        return copied(cls, row)

@@ -17,7 +17,7 @@ from strawberry.types.base import get_object_definition
 from strawberry.types.nodes import Selection
 
 from gateway.context import Info
-from gateway.types.common import ON_BEHALF_OF, Actor, ItemPage, page_args
+from gateway.types.common import ON_BEHALF_OF, Actor, ItemPage, copied, page_args
 from gateway.types.score_selection import needs_full_score, plain_fields, summary_answers
 from gateway.types.scores import (
     Advice,
@@ -158,14 +158,10 @@ class Assessment:
     @classmethod
     def from_model(cls, assessment: models.Assessment) -> Assessment:
         """The GraphQL form of an assessment."""
-        return cls(
-            id=strawberry.ID(assessment.id),
-            shop_id=strawberry.ID(assessment.shop_id),
+        return copied(
+            cls,
+            assessment,
             criteria=[CriterionScore.of(c) for c in assessment.criteria],
-            sh=assessment.sh,
-            sh_rounded=assessment.sh_rounded,
-            band=assessment.band,
-            created_at=assessment.created_at,
             full=assessment,
         )
 
@@ -243,17 +239,7 @@ class Shop:
     @classmethod
     def from_model(cls, shop: models.Shop) -> Shop:
         """The GraphQL form of a shop."""
-        return cls(
-            id=strawberry.ID(shop.id),
-            name=shop.name,
-            url=shop.url,
-            segment=shop.segment,
-            created_by=Actor.from_model(shop.created_by),
-            created_at=shop.created_at,
-            updated_at=shop.updated_at,
-            version=shop.version,
-            score_summary=shop.score_summary,
-        )
+        return copied(cls, shop, created_by=Actor.from_model(shop.created_by))
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Shop | None:
