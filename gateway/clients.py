@@ -1,7 +1,9 @@
-"""Typed async clients for the services' HTTP APIs (httpx).
+"""The HTTP transport under the typed service clients (httpx).
 
-The same client works over the network (``integra serve``) and over an in-process ASGI
-transport (``integra up``); the gateway does not know which. A service's JSON error comes
+The same transport works over the network (``integra serve``) and over an in-process ASGI
+transport (``integra up``); the gateway does not know which. The typed clients
+(:mod:`gateway.scoring_client`, ...) send their request models through it and decode the
+answer's bytes with their response models. A service's JSON error comes
 back as the same :class:`IntegraError`; a timeout or an unreachable service is
 ``SERVICE_UNAVAILABLE`` naming the service.
 
@@ -17,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import orjson
+from pydantic import BaseModel
 
 from gateway.operation_calls import count_service_call
 from gateway.resilience import (
@@ -34,6 +38,7 @@ from gateway.security.principal import current_caller
 from services.runtime import request_context
 from services.runtime.auth import Role
 from services.runtime.errors import ErrorCode, IntegraError
+from services.runtime.idempotency import HEADER as IDEMPOTENCY_HEADER
 from services.runtime.metrics import SERVICE_CALL_DURATION, SERVICE_CALLS
 from services.runtime.service_tokens import ServiceTokens, service_principal
 
@@ -43,12 +48,42 @@ GATEWAY_PRINCIPAL = service_principal("gateway", Role.VIEWER)
 Params = Mapping[str, str | int | float | Sequence[str]]
 
 
+def query_params(query: BaseModel) -> dict[str, Any]:
+    """A query model as URL parameters: wire names, defaults left out (the service applies
+    them), lists as repeated keys."""
+    return query.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+
+def key_header(idempotency_key: str | None) -> dict[str, str] | None:
+    """The ``Idempotency-Key`` header of a creating request (``None`` without a key)."""
+    return None if idempotency_key is None else {IDEMPOTENCY_HEADER: idempotency_key}
+
+
+def request_body(body: BaseModel) -> bytes:
+    """A request model as its JSON body: wire names, fields the caller did not set left out
+    (an explicit ``null`` stays: it clears a field)."""
+    return body.model_dump_json(by_alias=True, exclude_unset=True).encode()
+
+
 class _TransientFailure(Exception):
     """One attempt failed in a way worth retrying (and counting against the breaker)."""
 
     def __init__(self, error: IntegraError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One request as every attempt sends it."""
+
+    method: str
+    route: str
+    url: str
+    params: Params | None
+    json: Json
+    content: bytes | None
+    headers: Mapping[str, str]
 
 
 class ServiceClient:
@@ -90,26 +125,47 @@ class ServiceClient:
         body: Json = None,
         headers: Mapping[str, str] | None = None,
     ) -> Json:
-        """Send one request and answer its JSON body; errors become :class:`IntegraError`.
+        """Send one request with a JSON ``body`` and answer its decoded JSON (see :meth:`send`)."""
+        answer = await self.send(
+            method, route, path=path, params=params, json=body, headers=headers
+        )
+        return orjson.loads(answer)  # the services answer UTF-8 JSON
+
+    async def send(
+        self,
+        method: str,
+        route: str,
+        *,
+        path: Mapping[str, str] | None = None,
+        params: Params | None = None,
+        json: Json = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> bytes:
+        """Send one request (a ``json`` value or encoded ``content``) and answer the bytes of
+        its body; errors become :class:`IntegraError`.
 
         Reads are tried up to ``1 + retry.retries`` times on timeouts, unreachable service
         and 502/503/504; writes exactly once. An open breaker fails at once.
         """
         url = route.format(**{k: quote(v, safe="") for k, v in path.items()}) if path else route
         sent_headers = dict(headers or {})
+        if content is not None:
+            sent_headers["Content-Type"] = "application/json"
         request_id = request_context.current_request_id()
         if request_id is not None:
             sent_headers[request_context.HEADER] = request_id
         if self.tokens is not None:
             caller = current_caller() or GATEWAY_PRINCIPAL
             sent_headers["Authorization"] = f"Bearer {self.tokens.sign(caller, self.name)}"
+        request = _Request(method, route, url, params, json, content, sent_headers)
         attempts = self.retry.attempts(method)
         for attempt in range(1, attempts + 1):
             self.breaker.before_call()
             if attempt == 1:
                 count_service_call(self.name)  # once per call, however often it is retried
             try:
-                response = await self._attempt(method, route, url, params, body, sent_headers)
+                response = await self._attempt(request)
             except _TransientFailure as failure:
                 self.breaker.record_failure()
                 if attempt == attempts:
@@ -122,24 +178,22 @@ class ServiceClient:
                 raise
             self.breaker.record_success()
             if response.is_success:
-                return orjson.loads(response.content)  # the services answer UTF-8 JSON
+                return response.content
             raise self._error(response)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _attempt(
-        self,
-        method: str,
-        route: str,
-        url: str,
-        params: Params | None,
-        body: Json,
-        headers: Mapping[str, str],
-    ) -> httpx.Response:
+    async def _attempt(self, request: _Request) -> httpx.Response:
+        route = request.route
         started = time.perf_counter()
         outcome = "error"
         try:
             response = await self._http.request(
-                method, url, params=params, json=body, headers=headers
+                request.method,
+                request.url,
+                params=request.params,
+                json=request.json,
+                content=request.content,
+                headers=request.headers,
             )
             outcome = "success" if response.is_success else f"http_{response.status_code // 100}xx"
         except httpx.TimeoutException:

@@ -8,20 +8,34 @@ from functools import cached_property
 from strawberry.types import Info as StrawberryInfo
 
 from gateway.clients import ServiceClient
+from gateway.kpi_client import HttpKpiClient, KpiClient
 from gateway.loaders import KpiLoaders, RiskLoaders, ScoringLoaders
+from gateway.risk_client import HttpRiskClient, RiskClient
+from gateway.scoring_client import HttpScoringClient, ScoringClient
 
 
 @dataclass(frozen=True)
 class ServiceClients:
-    """One client per service the gateway reaches."""
+    """One typed client per service the gateway reaches, and the transports under them."""
 
-    scoring: ServiceClient
-    risk: ServiceClient
-    kpi: ServiceClient
+    scoring: ScoringClient
+    risk: RiskClient
+    kpi: KpiClient
+    transports: dict[str, ServiceClient]
+
+    @classmethod
+    def over_http(cls, transports: dict[str, ServiceClient]) -> ServiceClients:
+        """The clients over the HTTP transports of ``scoring``, ``risk`` and ``kpi``."""
+        return cls(
+            scoring=HttpScoringClient(transports["scoring"]),
+            risk=HttpRiskClient(transports["risk"]),
+            kpi=HttpKpiClient(transports["kpi"]),
+            transports=transports,
+        )
 
     def all(self) -> dict[str, ServiceClient]:
-        """Every client by service name."""
-        return {"scoring": self.scoring, "risk": self.risk, "kpi": self.kpi}
+        """Every transport by service name (readiness, closing)."""
+        return self.transports
 
 
 @dataclass

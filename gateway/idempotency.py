@@ -1,4 +1,5 @@
-"""The ``idempotencyKey`` argument of creating mutations, sent to a service as a header.
+"""The ``idempotencyKey`` argument of creating mutations, passed to a service client scoped to
+the caller.
 
 A client retrying a creating mutation (its answer was lost) sends the same key again and gets
 the record the first attempt created; the service makes that race-safe (see
@@ -14,7 +15,7 @@ from typing import Annotated
 import strawberry
 
 from gateway.security.principal import current_caller
-from services.runtime.idempotency import HEADER, check_key
+from services.runtime.idempotency import check_key
 
 KEY_DESCRIPTION = (
     "Makes a retry of this mutation answer the record the first attempt created instead of "
@@ -30,16 +31,14 @@ EXPECTED_VERSION_DESCRIPTION = (
 IdempotencyKey = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
 
 
-def idempotency_headers(key: str | None) -> dict[str, str] | None:
-    """The ``Idempotency-Key`` header for ``key`` (``None`` when no key is given).
-
-    The key is scoped to the caller (a digest of the caller's client id and the key): two
-    clients that happen to choose the same key never collide, and one cannot probe or block
-    another's creations by guessing its keys.
+def scoped_key(key: str | None) -> str | None:
+    """``key`` checked and scoped to the caller (``None`` when no key is given): a digest of
+    the caller's client id and the key, so two clients that happen to choose the same key
+    never collide, and one cannot probe or block another's creations by guessing its keys.
     """
     if key is None:
         return None
     check_key(key)
     caller = current_caller()
     client = "" if caller is None else caller.client_id
-    return {HEADER: hashlib.sha256(f"{client}\x00{key}".encode()).hexdigest()}
+    return hashlib.sha256(f"{client}\x00{key}".encode()).hexdigest()

@@ -9,118 +9,137 @@ for the shops and one for the scores, not 51.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import NamedTuple, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from gateway.clients import ServiceClient
+from gateway.kpi_client import KpiClient
+from gateway.risk_client import RiskClient
+from gateway.scoring_client import ScoringClient
+from services.kpi import models as kpi_models
+from services.kpi.domain import Grain
+from services.risk import models as risk_models
+from services.risk.models import AssessmentKind
+from services.runtime.wire import PageQuery
+from services.scoring import models
 
-Record = dict[str, Any]
+Item = TypeVar("Item")
+Query = TypeVar("Query", bound=Hashable)
 MAX_BATCH = 100
-#: Query parameters frozen into a hashable DataLoader key (lists become tuples).
-FrozenParams = tuple[tuple[str, str | int | tuple[str, ...]], ...]
 
 
-def _by(key: str, records: Sequence[Record], wanted: Sequence[str]) -> list[Record | None]:
-    found = {record[key]: record for record in records}
+def _by_id(
+    items: Sequence[Item], key: Callable[[Item], str], wanted: Sequence[str]
+) -> list[Item | None]:
+    found = {key(item): item for item in items}
     return [found.get(k) for k in wanted]
+
+
+async def by_shop(
+    fetch: Callable[[list[str], Query], Awaitable[Sequence[Item]]],
+    shop_of: Callable[[Item], str],
+    keys: Sequence[tuple[str, Query]],
+) -> list[Item]:
+    """One ``fetch`` per distinct query, each for all its shops; the answer's items (one per
+    shop, each naming its shop) in the order of ``keys``."""
+    groups: dict[Query, list[str]] = {}
+    for shop_id, query in keys:
+        groups.setdefault(query, []).append(shop_id)
+    answers = await asyncio.gather(*(fetch(ids, query) for query, ids in groups.items()))
+    found = {
+        (shop_of(item), query): item
+        for query, items in zip(groups, answers, strict=True)
+        for item in items
+    }
+    return [found[key] for key in keys]
 
 
 @dataclass
 class ScoringLoaders:
     """Batched reads from the scoring service."""
 
-    client: ServiceClient
+    client: ScoringClient
 
     @cached_property
-    def shop(self) -> DataLoader[str, Record | None]:
+    def shop(self) -> DataLoader[str, models.Shop | None]:
         """Shops by id, with their current scores."""
         return DataLoader(self._shops, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def shop_summary(self) -> DataLoader[str, Record | None]:
+    def shop_summary(self) -> DataLoader[str, models.Shop | None]:
         """Shops by id with the summary of their current scores only (no read of the
         assessments): for selections the summary answers."""
         return DataLoader(self._shop_summaries, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def current_score(self) -> DataLoader[str, Record | None]:
+    def current_score(self) -> DataLoader[str, models.Assessment | None]:
         """Current assessments by shop id."""
         return DataLoader(self._current_scores, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def assessment(self) -> DataLoader[str, Record | None]:
+    def assessment(self) -> DataLoader[str, models.Assessment | None]:
         """Assessments by id."""
         return DataLoader(self._assessments, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def history(self) -> DataLoader[tuple[str, FrozenParams], Record]:
-        """Score histories by shop and filters."""
+    def history(self) -> DataLoader[tuple[str, PageQuery], models.ShopHistory]:
+        """Score histories by shop and page."""
         return DataLoader(self._histories, max_batch_size=MAX_BATCH)
 
-    async def _shops(self, ids: list[str]) -> list[Record | None]:
+    async def _shops(self, ids: list[str]) -> list[models.Shop | None]:
         # With their current scores: a shop's score is then no second call (one shop, the
         # dashboard), at the price of one read of the assessments by the scoring service.
-        answer = await self.client.call("GET", "/shops", params={"ids": ids, "withScore": True})
-        self.prime_scores(answer["items"])
-        return _by("id", answer["items"], ids)
+        shops = await self.client.shops_by_id(ids, with_score=True)
+        self.prime_scores(shops)
+        return _by_id(shops, _id, ids)
 
-    async def _shop_summaries(self, ids: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/shops", params={"ids": ids})
-        return _by("id", answer["items"], ids)
+    async def _shop_summaries(self, ids: list[str]) -> list[models.Shop | None]:
+        return _by_id(await self.client.shops_by_id(ids, with_score=False), _id, ids)
 
-    def prime_scores(self, shops: Sequence[Record]) -> None:
-        """Remember the current scores of shops answered with ``withScore`` (a shop without
-        ``currentScore`` has none), so ``Shop.score`` and ``Shop.advice`` call nothing."""
+    def prime_scores(self, shops: Sequence[models.Shop]) -> None:
+        """Remember the current scores of shops answered with their scores (a shop without
+        ``current_score`` has none), so ``Shop.score`` and ``Shop.advice`` call nothing."""
         for shop in shops:
-            self.current_score.prime(shop["id"], shop.get("currentScore"))
+            self.current_score.prime(shop.id, shop.current_score)
 
-    async def _current_scores(self, shop_ids: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/scores", params={"shopIds": shop_ids})
-        return _by("shopId", answer["items"], shop_ids)
+    async def _current_scores(self, shop_ids: list[str]) -> list[models.Assessment | None]:
+        scores = await self.client.current_scores(shop_ids)
+        return _by_id(scores, _shop_id, shop_ids)
 
-    async def _assessments(self, ids: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/assessments", params={"ids": ids})
-        return _by("id", answer["items"], ids)
+    async def _assessments(self, ids: list[str]) -> list[models.Assessment | None]:
+        return _by_id(await self.client.assessments(ids), _id, ids)
 
-    async def _histories(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
-        return await batched_by_shop(self.client, "/histories", keys)
+    async def _histories(self, keys: list[tuple[str, PageQuery]]) -> list[models.ShopHistory]:
+        return await by_shop(self._history_pages, _shop_id, keys)
 
-
-def frozen_params(params: Mapping[str, Any]) -> FrozenParams:
-    """Query parameters as a hashable, order-independent part of a DataLoader key."""
-    return tuple(
-        sorted((k, tuple(v) if isinstance(v, list | tuple) else v) for k, v in params.items())
-    )
-
-
-risk_params = frozen_params
-"""The name the risk types use for :func:`frozen_params`."""
-
-
-async def batched_by_shop(
-    client: ServiceClient, route: str, keys: Sequence[tuple[str, FrozenParams]]
-) -> list[Record]:
-    """One call of ``route`` per distinct parameter set, each for all its shops (``shopIds``);
-    the answer's items (one per shop, each naming its ``shopId``) in the order of ``keys``."""
-    groups: dict[FrozenParams, list[str]] = {}
-    for shop_id, params in keys:
-        groups.setdefault(params, []).append(shop_id)
-    answers = await asyncio.gather(
-        *(
-            client.call("GET", route, params={**dict(params), "shopIds": shop_ids})
-            for params, shop_ids in groups.items()
+    async def _history_pages(
+        self, shop_ids: list[str], page: PageQuery
+    ) -> list[models.ShopHistory]:
+        query = models.HistoriesQuery.model_construct(
+            shop_ids=shop_ids, limit=page.limit, offset=page.offset
         )
-    )
-    found = {
-        (item["shopId"], params): item
-        for params, answer in zip(groups, answers, strict=True)
-        for item in answer["items"]
-    }
-    return [found[key] for key in keys]
+        return await self.client.histories(query)
+
+
+def _id(
+    item: models.Shop | models.Assessment | kpi_models.Measurement | risk_models.Risk,
+) -> str:
+    return item.id
+
+
+def _shop_id(
+    item: models.Assessment
+    | models.ShopHistory
+    | kpi_models.ShopLatest
+    | kpi_models.Series
+    | risk_models.ShopRisks
+    | risk_models.RiskMatrix,
+) -> str:
+    return item.shop_id
 
 
 @dataclass
@@ -128,43 +147,73 @@ class RiskLoaders:
     """Batched reads from the risk service: one call per kind of read (and per distinct set
     of filters) for all the shops of a query level."""
 
-    client: ServiceClient
+    client: RiskClient
 
     @cached_property
-    def risk(self) -> DataLoader[str, Record | None]:
+    def risk(self) -> DataLoader[str, risk_models.Risk | None]:
         """Risks by id."""
         return DataLoader(self._risks, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def shop_risks(self) -> DataLoader[tuple[str, FrozenParams], Record]:
-        """Risk pages by shop and filters."""
-        return DataLoader(self._shop_risks, max_batch_size=MAX_BATCH)
+    def shop_risks(self) -> DataLoader[RiskListing, risk_models.ShopRisks]:
+        """Risk pages by scope and query (filters, order, page; no scope of its own)."""
+        return DataLoader(self._shop_risks, max_batch_size=MAX_BATCH, cache_key_fn=_listing_key)
 
     @cached_property
-    def matrix(self) -> DataLoader[tuple[str, str], Record]:
-        """Risk matrices by shop and kind."""
+    def matrix(self) -> DataLoader[tuple[str, AssessmentKind], risk_models.RiskMatrix]:
+        """Risk matrices by scope and kind."""
         return DataLoader(self._matrices, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def roadmap(self) -> DataLoader[str, Record]:
-        """Roadmaps by shop id."""
+    def roadmap(self) -> DataLoader[str, risk_models.Roadmap]:
+        """Roadmaps by scope."""
         return DataLoader(self._roadmaps, max_batch_size=MAX_BATCH)
 
-    async def _risks(self, ids: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/risks", params={"ids": ids})
-        return _by("id", answer["items"], ids)
+    async def _risks(self, ids: list[str]) -> list[risk_models.Risk | None]:
+        return _by_id(await self.client.risks_by_id(ids), _id, ids)
 
-    async def _shop_risks(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
-        return await batched_by_shop(self.client, "/risks", keys)
+    async def _shop_risks(self, keys: list[RiskListing]) -> list[risk_models.ShopRisks]:
+        # A query's lists make it unhashable: the batches are grouped by its JSON.
+        frozen = [_listing_key(key) for key in keys]
+        queries = {text: query for (_, text), (_, query) in zip(frozen, keys, strict=True)}
 
-    async def _matrices(self, keys: list[tuple[str, str]]) -> list[Record]:
-        frozen = [(shop_id, frozen_params({"kind": kind})) for shop_id, kind in keys]
-        return await batched_by_shop(self.client, "/matrix", frozen)
+        async def pages(shop_ids: list[str], text: str) -> list[risk_models.ShopRisks]:
+            query = queries[text].model_copy(update={"shop_ids": shop_ids})
+            return await self.client.shop_risks(query)
 
-    async def _roadmaps(self, shop_ids: list[str]) -> list[Record]:
-        answer = await self.client.call("GET", "/roadmaps", params={"shopIds": shop_ids})
-        found = {item["shopId"]: item for item in answer["items"]}
+        return await by_shop(pages, _shop_id, frozen)
+
+    async def _matrices(
+        self, keys: list[tuple[str, AssessmentKind]]
+    ) -> list[risk_models.RiskMatrix]:
+        return await by_shop(self._matrices_of, _shop_id, keys)
+
+    async def _matrices_of(
+        self, shop_ids: list[str], kind: AssessmentKind
+    ) -> list[risk_models.RiskMatrix]:
+        query = risk_models.ViewQuery.model_construct(shop_ids=shop_ids, kind=kind)
+        return await self.client.matrices(query)
+
+    async def _roadmaps(self, shop_ids: list[str]) -> list[risk_models.Roadmap]:
+        found = {roadmap.shop_id: roadmap for roadmap in await self.client.roadmaps(shop_ids)}
         return [found[s] for s in shop_ids]
+
+
+RiskListing = tuple[str, risk_models.RiskListQuery]
+"""A scope and the query of its risk page (a DataLoader key)."""
+
+
+def _listing_key(key: RiskListing) -> tuple[str, str]:
+    return key[0], key[1].model_dump_json()
+
+
+class SeriesSpec(NamedTuple):
+    """What a series is asked for, besides its scope (part of a DataLoader key)."""
+
+    kpi_code: str
+    grain: Grain
+    start: datetime | None
+    end: datetime | None
 
 
 @dataclass
@@ -172,38 +221,60 @@ class KpiLoaders:
     """Batched reads from the kpi service: one call per kind of read (and per distinct set of
     parameters) for all the shops of a query level."""
 
-    client: ServiceClient
+    client: KpiClient
 
     @cached_property
-    def kpi(self) -> DataLoader[str, Record | None]:
+    def kpi(self) -> DataLoader[str, kpi_models.KpiOut | None]:
         """Catalogue entries by code."""
         return DataLoader(self._kpis, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def measurement(self) -> DataLoader[str, Record | None]:
+    def measurement(self) -> DataLoader[str, kpi_models.Measurement | None]:
         """Measurements by id."""
         return DataLoader(self._measurements, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def latest(self) -> DataLoader[tuple[str, FrozenParams], Record]:
-        """Latest KPI values by shop and parameters."""
+    def latest(self) -> DataLoader[tuple[str, tuple[str, ...] | None], kpi_models.ShopLatest]:
+        """Latest KPI values by scope and KPI codes (``None``: every KPI the scope has)."""
         return DataLoader(self._latest, max_batch_size=MAX_BATCH)
 
     @cached_property
-    def series(self) -> DataLoader[tuple[str, FrozenParams], Record]:
-        """KPI series by shop and parameters."""
+    def series(self) -> DataLoader[tuple[str, SeriesSpec], kpi_models.Series]:
+        """KPI series by scope and what is asked."""
         return DataLoader(self._series, max_batch_size=MAX_BATCH)
 
-    async def _kpis(self, codes: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/catalogue", params={"codes": codes})
-        return _by("code", answer["items"], codes)
+    async def _kpis(self, codes: list[str]) -> list[kpi_models.KpiOut | None]:
+        return _by_id(await self.client.kpis(codes), _code, codes)
 
-    async def _measurements(self, ids: list[str]) -> list[Record | None]:
-        answer = await self.client.call("GET", "/measurements", params={"ids": ids})
-        return _by("id", answer["items"], ids)
+    async def _measurements(self, ids: list[str]) -> list[kpi_models.Measurement | None]:
+        return _by_id(await self.client.measurements_by_id(ids), _id, ids)
 
-    async def _latest(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
-        return await batched_by_shop(self.client, "/latest", keys)
+    async def _latest(
+        self, keys: list[tuple[str, tuple[str, ...] | None]]
+    ) -> list[kpi_models.ShopLatest]:
+        return await by_shop(self._latest_of, _shop_id, keys)
 
-    async def _series(self, keys: list[tuple[str, FrozenParams]]) -> list[Record]:
-        return await batched_by_shop(self.client, "/series/batch", keys)
+    async def _latest_of(
+        self, shop_ids: list[str], codes: tuple[str, ...] | None
+    ) -> list[kpi_models.ShopLatest]:
+        query = kpi_models.LatestQuery.model_construct(
+            shop_ids=shop_ids, kpi_codes=None if codes is None else list(codes)
+        )
+        return await self.client.latest(query)
+
+    async def _series(self, keys: list[tuple[str, SeriesSpec]]) -> list[kpi_models.Series]:
+        return await by_shop(self._series_of, _shop_id, keys)
+
+    async def _series_of(self, shop_ids: list[str], spec: SeriesSpec) -> list[kpi_models.Series]:
+        query = kpi_models.SeriesBatchQuery.model_construct(
+            shop_ids=shop_ids,
+            kpi_code=spec.kpi_code,
+            grain=spec.grain,
+            from_=spec.start,
+            to=spec.end,
+        )
+        return await self.client.series(query)
+
+
+def _code(kpi: kpi_models.KpiOut) -> str:
+    return kpi.code

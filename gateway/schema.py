@@ -15,9 +15,9 @@ from gateway.operation_calls import ServiceCallsPerOperation
 from gateway.security.api_key_fields import ApiKeyMutation, ApiKeyQuery
 from gateway.security.limits import limit_extensions
 from gateway.security.roles import RoleCheck
-from gateway.types.kpi import KpiMutation, KpiQuery
-from gateway.types.risk import RiskMutation, RiskQuery
-from gateway.types.scoring import ScoringMutation, ScoringQuery
+from gateway.types.kpi_operations import KpiMutation, KpiQuery
+from gateway.types.risk_operations import RiskMutation, RiskQuery
+from gateway.types.scoring_operations import ScoringMutation, ScoringQuery
 from services.runtime.settings import IntegraSettings
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
