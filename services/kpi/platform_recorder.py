@@ -135,9 +135,10 @@ class PlatformRecorder:
 
     async def run_forever(self) -> None:
         """Tick on the grid until cancelled."""
+        next_ms: int | None = None
         while True:
             current = now()
-            next_ms = (epoch_ms(current) // self._interval_ms + 1) * self._interval_ms
+            next_ms = self.next_grid_time(next_ms, epoch_ms(current))
             at = from_epoch_ms(next_ms)
             await asyncio.sleep(max((at - current) / timedelta(seconds=1), 0.0))
             try:
@@ -145,3 +146,16 @@ class PlatformRecorder:
             except Exception:
                 stop_if_cancelled()
                 log.warning("platform KPI tick failed", exc_info=True)
+
+    def next_grid_time(self, previous_ms: int | None, now_ms: int) -> int:
+        """The grid time of the next tick: the one after ``previous_ms``, even when it has passed.
+
+        A tick that came late (a busy host) must not skip a grid time, or the period after it
+        finds no snapshot to start from and its requests are never counted; the snapshot taken
+        late stands for its grid time. After a stall longer than one window the recorder starts
+        again on the coming grid time instead of catching up period by period.
+        """
+        coming = (now_ms // self._interval_ms + 1) * self._interval_ms
+        if previous_ms is None or coming - previous_ms > self._window_ms + self._interval_ms:
+            return coming
+        return previous_ms + self._interval_ms

@@ -173,6 +173,27 @@ def test_the_recorder_checks_its_configuration() -> None:
         PlatformRecorder(no_store, Never(), 0.5, interval=0)  # type: ignore[arg-type]
 
 
+def test_a_late_tick_does_not_skip_a_grid_time() -> None:
+    """A tick that ran past the next grid time (a busy host) must still take that grid time's
+    snapshot, or the period after it has no start and its requests are never counted."""
+
+    class Never:
+        async def read(self) -> HistogramSnapshot:
+            raise AssertionError("not used")
+
+    def no_store() -> object:
+        raise AssertionError("not used")
+
+    recorder = PlatformRecorder(no_store, Never(), 0.5, interval=60, window=300)  # type: ignore[arg-type]
+    minute = 60_000
+    assert recorder.next_grid_time(None, 10 * minute + 5) == 11 * minute
+    assert recorder.next_grid_time(11 * minute, 11 * minute + 10) == 12 * minute
+    # The tick of minute 12 took 90 s: minute 13 is due at once, not skipped for minute 14.
+    assert recorder.next_grid_time(12 * minute, 13 * minute + 30_000) == 13 * minute
+    # After a stall longer than the window it starts again on the coming grid time.
+    assert recorder.next_grid_time(12 * minute, 20 * minute + 1) == 21 * minute
+
+
 # --- the outbox's retry schedule ------------------------------------------------------------------
 
 
