@@ -915,8 +915,10 @@ async def test_platform_kpis_from_the_scraped_metrics_of_the_service(
 async def test_the_running_recorder_records_the_platform_from_the_registry(
     settings: IntegraSettings,
 ) -> None:
+    # Periods long enough that a loaded host (the whole suite on 2 cores) still sends traffic
+    # in each one and never stalls past a window (which restarts the grid).
     options = KpiOptions(
-        dispatcher=FAST, record_platform=True, platform_interval=0.1, platform_window=0.2
+        dispatcher=FAST, record_platform=True, platform_interval=0.5, platform_window=1.0
     )
     service = KpiService(settings, risk_base_url=f"http://127.0.0.1:{free_port()}", options=options)
     app = build_app(service, settings, manage_lifecycle=False)
@@ -932,7 +934,7 @@ async def test_the_running_recorder_records_the_platform_from_the_registry(
                 page = await api.get("/measurements", params={"shopId": "platform"})
                 return bool(page.json()["totalCount"] >= 3)
 
-            await eventually(recorded)
+            await eventually(recorded, within=45.0)
             page = (await api.get("/measurements", params={"shopId": "platform"})).json()
     finally:
         await service.stop()
@@ -942,9 +944,9 @@ async def test_the_running_recorder_records_the_platform_from_the_registry(
     first = page["items"][0]
     start = datetime.fromisoformat(first["periodStart"])
     end = datetime.fromisoformat(first["periodEnd"])
-    assert end - start == timedelta(seconds=0.1)  # one interval: periods never overlap
+    assert end - start == timedelta(seconds=0.5)  # one interval: periods never overlap
     window = first["window"]
-    assert datetime.fromisoformat(window["periodStart"]) == end - timedelta(seconds=0.2)
+    assert datetime.fromisoformat(window["periodStart"]) == end - timedelta(seconds=1.0)
     assert datetime.fromisoformat(window["periodEnd"]) == end
 
 
