@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from gateway.clients import ServiceClient
-from gateway.context import GatewayContext, ServiceClients
+from gateway.context import GatewayContext, LocalServices, ServiceClients
 from gateway.graphiql.assets import (
     asset_routes,
     assets_installed,
@@ -138,7 +138,8 @@ def cors(app: ASGIApp, origins: list[str]) -> ASGIApp:
 
 
 class Gateway:
-    """The public GraphQL API; reaches the services only through their HTTP APIs.
+    """The public GraphQL API over the services' typed clients: over their HTTP APIs, or in
+    process for the ``local`` services (the one-process stack).
 
     Its own database (``<db_prefix>_gateway``) holds API keys and persisted queries; without
     ``MONGODB_URI`` it runs with JWTs only and keeps persisted queries in memory.
@@ -150,9 +151,11 @@ class Gateway:
         self,
         settings: IntegraSettings,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        local: LocalServices | None = None,
     ) -> None:
         self.settings = settings
         self.transports = dict(transports or {})
+        self.local = local
         self._clients: ServiceClients | None = None
         self._graphql: IntegraGraphQL | None = None
         self._endpoint: ASGIApp | None = None
@@ -185,12 +188,13 @@ class Gateway:
 
     async def start(self) -> None:
         """Open the service clients."""
-        self._clients = ServiceClients.over_http(
+        self._clients = ServiceClients.of(
             {
                 "scoring": self._client("scoring", str(self.settings.scoring_url)),
                 "risk": self._client("risk", str(self.settings.risk_url)),
                 "kpi": self._client("kpi", str(self.settings.kpi_url)),
-            }
+            },
+            self.local,
         )
         self._graphql = IntegraGraphQL(self._clients, self.settings)
         self._endpoint = cors(self._secured(self._graphql), self.settings.cors_origins)

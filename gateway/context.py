@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -11,7 +12,17 @@ from gateway.clients import ServiceClient
 from gateway.kpi_client import HttpKpiClient, KpiClient
 from gateway.loaders import KpiLoaders, RiskLoaders, ScoringLoaders
 from gateway.risk_client import HttpRiskClient, RiskClient
+from gateway.risk_in_process import InProcessRiskClient
 from gateway.scoring_client import HttpScoringClient, ScoringClient
+from services.risk.service import RiskService
+
+
+@dataclass(frozen=True)
+class LocalServices:
+    """The use cases of the services that run in the gateway's own process (``integra up``):
+    their typed clients call them directly instead of over HTTP."""
+
+    risk: Callable[[], RiskService] | None = None
 
 
 @dataclass(frozen=True)
@@ -24,11 +35,18 @@ class ServiceClients:
     transports: dict[str, ServiceClient]
 
     @classmethod
-    def over_http(cls, transports: dict[str, ServiceClient]) -> ServiceClients:
-        """The clients over the HTTP transports of ``scoring``, ``risk`` and ``kpi``."""
+    def of(
+        cls, transports: dict[str, ServiceClient], local: LocalServices | None = None
+    ) -> ServiceClients:
+        """The clients of ``scoring``, ``risk`` and ``kpi``: in process for the ``local``
+        services, else over their HTTP transports (which also serve readiness)."""
+        local = local or LocalServices()
+        risk: RiskClient = (
+            InProcessRiskClient(local.risk) if local.risk else HttpRiskClient(transports["risk"])
+        )
         return cls(
             scoring=HttpScoringClient(transports["scoring"]),
-            risk=HttpRiskClient(transports["risk"]),
+            risk=risk,
             kpi=HttpKpiClient(transports["kpi"]),
             transports=transports,
         )

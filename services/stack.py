@@ -1,8 +1,10 @@
 """The whole stack in one process: every service and the gateway behind one port.
 
-The gateway reaches each service through the same HTTP contract as in deployment, over an
-in-process ASGI transport, with the same signed per-call tokens; each service's API is also
-served under its own prefix, where it needs a credential like everywhere.
+The gateway calls the use cases of the services with a service layer directly (its in-process
+typed clients: same validation, caller and metrics, no HTTP or JSON), and the others through
+the same HTTP contract as in deployment, over an in-process ASGI transport with the same signed
+per-call tokens; the services also call each other over those transports. Each service's API
+is also served under its own prefix, where it needs a credential like everywhere.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Mount
 
 from gateway.app import Gateway
+from gateway.context import LocalServices
 from services.kpi.app import KpiService
 from services.risk.app import RiskService
 from services.runtime.app import Component, build_app, http_error
@@ -66,7 +69,7 @@ def create_stack_app(settings: IntegraSettings) -> Starlette:
         risk.name: risk_transport,
         kpi.name: kpi_transport,
     }
-    gateway = Gateway(settings, transports)
+    gateway = Gateway(settings, transports, LocalServices(risk=lambda: risk.service))
     gateway_app = build_app(gateway, settings, manage_lifecycle=False)
     components: list[Component] = [*services, gateway]
 

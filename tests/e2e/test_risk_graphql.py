@@ -596,8 +596,13 @@ async def test_fifty_shops_with_risks_cost_one_call_per_risk_read(
     def calls(route: str, text: str) -> float:
         return metric_value(text, "gateway_service_calls_total", service="risk", route=route)
 
+    def served(route: str, text: str) -> float:
+        return metric_value(text, "http_server_requests_total", service="risk", route=route)
+
     for route in ("/risks", "/matrix", "/roadmaps"):
         assert calls(route, after) - calls(route, before) == 1, route
+        # In one process the gateway calls the risk use cases directly: no HTTP request.
+        assert served(route, after) == served(route, before), route
 
 
 async def test_risk_metrics_readiness_and_direct_api(http: httpx.AsyncClient) -> None:

@@ -1,0 +1,85 @@
+"""The gateway's in-process risk client against the real risk use cases (nx-27017): the same
+contract as over HTTP (validation, caller, roles, errors, metrics) without HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from gateway.risk_in_process import InProcessRiskClient
+from gateway.security.principal import RequestSecurity, serving
+from services.risk import models
+from services.risk.app import RiskService
+from services.runtime.auth import Principal, Role
+from services.runtime.errors import ErrorCode, IntegraError
+from services.runtime.metrics import REGISTRY
+from services.runtime.settings import IntegraSettings
+
+SHOP = "d" * 24
+ANALYST = Principal("jwt:in-process", "in-process analyst", Role.ANALYST, "jwt")
+
+
+@pytest.fixture
+async def client(settings: IntegraSettings) -> AsyncIterator[InProcessRiskClient]:
+    """The client over a started risk component, as the one-process stack builds it."""
+    component = RiskService(settings)
+    await component.start()
+    try:
+        yield InProcessRiskClient(lambda: component.service)
+    finally:
+        await component.stop()
+
+
+def new_risk() -> models.RiskCreate:
+    return models.RiskCreate.model_validate(
+        {
+            "shopId": SHOP,
+            "category": "PERFORMANCE_UX",
+            "title": "Slow checkout",
+            "owner": "ann",
+            "inherent": {"likelihood": 3, "impact": "MAJOR"},
+        }
+    )
+
+
+def calls(route: str, outcome: str) -> float:
+    labels = {"service": "risk", "route": route, "outcome": outcome}
+    return REGISTRY.get_sample_value("gateway_service_calls_total", labels) or 0.0
+
+
+async def test_the_graphql_caller_is_the_actor_and_the_call_is_counted_under_its_route(
+    client: InProcessRiskClient,
+) -> None:
+    before = calls("/risks", "success")
+    with serving(RequestSecurity(ANALYST, None)):
+        risk = await client.create_risk(new_risk(), idempotency_key=None)
+        [listed] = await client.risks_by_id([risk.id])
+    assert listed.id == risk.id
+    assert {(h.actor.client_id, h.actor.name) for h in risk.history} == {
+        ("jwt:in-process", "in-process analyst")
+    }
+    assert calls("/risks", "success") - before == 2  # the create and the batch: both on /risks
+
+
+async def test_outside_a_request_the_gateway_reads_but_cannot_write(
+    client: InProcessRiskClient,
+) -> None:
+    assert len((await client.catalogue()).groups) == 5
+    before = calls("/risks", "http_4xx")
+    with pytest.raises(IntegraError) as refused:
+        await client.create_risk(new_risk(), idempotency_key=None)
+    assert refused.value.code is ErrorCode.FORBIDDEN
+    assert calls("/risks", "http_4xx") - before == 1
+
+
+async def test_a_query_built_unchecked_is_validated_as_over_http(
+    client: InProcessRiskClient,
+) -> None:
+    with pytest.raises(IntegraError) as invalid:
+        await client.risks_by_id(["not-an-id"])
+    assert invalid.value.code is ErrorCode.VALIDATION_ERROR
+    assert invalid.value.field == "ids.0"  # as the HTTP route names it
+    with pytest.raises(IntegraError) as missing:
+        await client.rule("no_such_rule")
+    assert missing.value.code is ErrorCode.NOT_FOUND
