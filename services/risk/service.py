@@ -27,8 +27,6 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from pydantic import BaseModel
-
 from services.risk import domain, escalation, models, monitoring, roadmap
 from services.risk.answers import catalogue
 from services.risk.escalation import EscalationItem
@@ -38,7 +36,7 @@ from services.risk.store import Escalated, RiskStore
 from services.risk.wire_errors import wire_field, wire_fields
 from services.runtime.auth import Role
 from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
-from services.runtime.idempotency import Idempotency, check_key, request_hash
+from services.runtime.idempotency import idempotency_of
 from services.runtime.metrics import RISK_ESCALATIONS
 from services.runtime.openapi import DeletedById
 from services.runtime.records import new_id, now
@@ -74,16 +72,6 @@ def check_stage(value: str) -> domain.StageCode:
 def today() -> date:
     """Today in UTC: the day overdue views and slippage are computed for."""
     return datetime.now(UTC).date()
-
-
-def idempotency_of(
-    operation: str, key: str | None, body: BaseModel, scope: dict[str, str] | None = None
-) -> Idempotency | None:
-    """The idempotency of a creating call (``None`` without a key); a bad key is a
-    VALIDATION_ERROR naming ``idempotencyKey``."""
-    if key is None:
-        return None
-    return Idempotency(operation, check_key(key), request_hash(body, scope or {}))
 
 
 def kpi_plan(
