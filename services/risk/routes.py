@@ -8,8 +8,7 @@ enforces (:data:`services.risk.service.ROLES`); the ``Idempotency-Key`` header i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 from pydantic import BaseModel
 from starlette.requests import Request
@@ -18,13 +17,11 @@ from starlette.routing import BaseRoute
 
 from services.risk import domain, models
 from services.risk.service import ROLES, RiskService, check_rule_id, check_stage
-from services.runtime import idempotency
+from services.runtime import idempotency, use_cases
 from services.runtime.http import json_response, path_id, path_scope, query_model, read_model
-from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute, DeletedById
+from services.runtime.openapi import IDEMPOTENCY_KEY, DeletedById
 from services.runtime.shop_purge import ShopPurged
 from services.runtime.wire import Page, RecordId, ScopeId
-
-Handler = Callable[[RiskService, Request], Awaitable[Response]]
 
 
 def _key(request: Request) -> str | None:
@@ -150,27 +147,8 @@ async def forget_shop(service: RiskService, request: Request) -> Response:
 # --- the route table ------------------------------------------------------------------------
 
 
-class Operation:
-    """One route: path, handler, method, the use case it calls (its role) and its contract."""
-
-    def __init__(
-        self, path: str, handler: Handler, method: str, uses: str | None = None, **contract: Any
-    ) -> None:
-        self.path, self.handler, self.method = path, handler, method
-        self.uses = uses or handler.__name__
-        self.contract = contract
-
-    def route(self, service: Callable[[], RiskService]) -> ApiRoute:
-        """The Starlette route of this operation over the service ``service()`` answers."""
-        handler = self.handler
-
-        async def endpoint(request: Request) -> Response:
-            return await handler(service(), request)
-
-        endpoint.__name__ = handler.__name__
-        role = ROLES[self.uses]
-        return ApiRoute(self.path, endpoint, self.method, role=role, **self.contract)
-
+Operation = use_cases.Operation[RiskService]
+"""One route of the risk API over the use cases of :class:`RiskService`."""
 
 risk_path = {"risk_id": RecordId}
 scope_path = {"shop_id": ScopeId}
@@ -394,4 +372,4 @@ OPERATIONS: list[Operation] = [
 
 def risk_routes(service: Callable[[], RiskService]) -> list[BaseRoute]:
     """The risk service's routes over the use cases that ``service()`` answers."""
-    return [operation.route(service) for operation in OPERATIONS]
+    return [operation.route(service, ROLES) for operation in OPERATIONS]

@@ -23,13 +23,9 @@ serialises.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any, ParamSpec, TypeVar
-
-from pydantic import BaseModel
 
 from services.risk import domain, escalation, models, monitoring, roadmap
 from services.risk.answers import catalogue
@@ -39,37 +35,20 @@ from services.risk.models import EscalationSource
 from services.risk.store import Escalated, RiskStore
 from services.risk.wire_errors import wire_field, wire_fields
 from services.runtime.auth import Role
-from services.runtime.caller import require_role
 from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
-from services.runtime.idempotency import Idempotency, check_key, request_hash
+from services.runtime.idempotency import idempotency_of
 from services.runtime.metrics import RISK_ESCALATIONS
 from services.runtime.openapi import DeletedById
 from services.runtime.records import new_id, now
 from services.runtime.shop_purge import ShopPurged
+from services.runtime.use_cases import RoleTable
 from services.runtime.wire import Page, check_id, check_scope
 
-P = ParamSpec("P")
-R = TypeVar("R")
-UseCase = Callable[P, Coroutine[Any, Any, R]]
-
-ROLES: dict[str, Role] = {}
+USE_CASES = RoleTable()
+ROLES = USE_CASES.roles
 """The role each use case needs, by method name (filled by :func:`requires`)."""
-
-
-def requires(role: Role) -> Callable[[UseCase[P, R]], UseCase[P, R]]:
-    """A use case that answers FORBIDDEN unless the caller's role includes ``role``."""
-
-    def decorate(method: UseCase[P, R]) -> UseCase[P, R]:
-        ROLES[method.__name__] = role
-
-        @functools.wraps(method)
-        async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-            require_role(role)
-            return await method(*args, **kwargs)
-
-        return guarded
-
-    return decorate
+requires = USE_CASES.requires
+"""A use case that answers FORBIDDEN unless the caller's role includes the given one."""
 
 
 _RULE_ID = re.compile(r"^[A-Za-z0-9_-]{1,120}$")
@@ -93,16 +72,6 @@ def check_stage(value: str) -> domain.StageCode:
 def today() -> date:
     """Today in UTC: the day overdue views and slippage are computed for."""
     return datetime.now(UTC).date()
-
-
-def idempotency_of(
-    operation: str, key: str | None, body: BaseModel, scope: dict[str, str] | None = None
-) -> Idempotency | None:
-    """The idempotency of a creating call (``None`` without a key); a bad key is a
-    VALIDATION_ERROR naming ``idempotencyKey``."""
-    if key is None:
-        return None
-    return Idempotency(operation, check_key(key), request_hash(body, scope or {}))
 
 
 def kpi_plan(

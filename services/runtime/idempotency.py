@@ -81,12 +81,19 @@ class Idempotency:
             )
 
 
+def idempotency_of(
+    operation: str, key: str | None, body: BaseModel, scope: Mapping[str, str] | None = None
+) -> Idempotency | None:
+    """The idempotency of a creating call given ``key`` (``None`` without one); a bad key is
+    a VALIDATION_ERROR naming ``idempotencyKey``. ``scope`` names where the call creates."""
+    if key is None:
+        return None
+    return Idempotency(operation, check_key(key), request_hash(body, scope or {}))
+
+
 def from_request(
     request: Request, operation: str, body: BaseModel, scope: Mapping[str, str] | None = None
 ) -> Idempotency | None:
     """The request's idempotency (``None`` without the header); a bad key is a
     VALIDATION_ERROR naming ``idempotencyKey``."""
-    value = request.headers.get(HEADER)
-    if value is None:
-        return None
-    return Idempotency(operation, check_key(value), request_hash(body, scope or {}))
+    return idempotency_of(operation, request.headers.get(HEADER), body, scope)

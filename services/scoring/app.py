@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 from services.runtime.app import MongoComponent, build_app
 from services.runtime.records import Document
 from services.runtime.settings import IntegraSettings
+from services.scoring import service as use_cases
 from services.scoring.routes import scoring_routes
 from services.scoring.shop_deletions import (
     DeletionOptions,
@@ -64,8 +65,7 @@ class ScoringService(MongoComponent):
         deletion_options: DeletionOptions | None = None,
     ) -> None:
         super().__init__(settings)
-        self._store: ScoreStore | None = None
-        self._deletions: ShopDeletionStore | None = None
+        self._service: use_cases.ScoringService | None = None
         self._task: asyncio.Task[None] | None = None
         self.dispatcher = ShopDeletionDispatcher(
             lambda: self.deletions,
@@ -85,23 +85,27 @@ class ScoringService(MongoComponent):
         self.dispatcher.receivers = dict(receivers)
 
     @property
+    def service(self) -> use_cases.ScoringService:
+        """The use cases over the service's database (only between start and stop)."""
+        if self._service is None:
+            raise RuntimeError("scoring is not started")
+        return self._service
+
+    @property
     def store(self) -> ScoreStore:
         """The service's store (only between start and stop)."""
-        if self._store is None:
-            raise RuntimeError("scoring is not started")
-        return self._store
+        return self.service.store
 
     @property
     def deletions(self) -> ShopDeletionStore:
         """The pending shop deletions (only between start and stop)."""
-        if self._deletions is None:
-            raise RuntimeError("scoring is not started")
-        return self._deletions
+        return self.service.deletions
 
     def on_connect(self, db: AsyncDatabase[Document]) -> None:
-        """Build the stores over the service's database."""
-        self._store = ScoreStore(db)
-        self._deletions = ShopDeletionStore(db)
+        """Build the stores and the use cases over the service's database."""
+        self._service = use_cases.ScoringService(
+            ScoreStore(db), ShopDeletionStore(db), self.dispatcher.notify
+        )
 
     async def prepare(self) -> None:
         """Indexes and the built-in weight profile."""
@@ -124,7 +128,7 @@ class ScoringService(MongoComponent):
 
     def routes(self) -> list[BaseRoute]:
         """The scoring HTTP API."""
-        return scoring_routes(lambda: self.store, lambda: self.deletions, self.dispatcher.notify)
+        return scoring_routes(lambda: self.service)
 
 
 def create_app(settings: IntegraSettings | None = None) -> Starlette:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 ROUTES = {
-    "scoring": scoring_routes(lambda: None, lambda: None, lambda: None),  # type: ignore[arg-type, return-value]
+    "scoring": scoring_routes(lambda: None),  # type: ignore[arg-type, return-value]
     "risk": risk_routes(lambda: None),  # type: ignore[arg-type, return-value]
     "kpi": kpi_routes(lambda: None),  # type: ignore[arg-type, return-value]
 }

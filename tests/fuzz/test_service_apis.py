@@ -50,7 +50,7 @@ def test_every_operation_survives_fuzzing(
 @pytest.mark.parametrize(
     ("service", "routes"),
     [
-        ("scoring", scoring_routes(lambda: None, lambda: None, lambda: None)),  # type: ignore[arg-type, return-value]
+        ("scoring", scoring_routes(lambda: None)),  # type: ignore[arg-type, return-value]
         ("risk", risk_routes(lambda: None)),  # type: ignore[arg-type, return-value]
         ("kpi", kpi_routes(lambda: None)),  # type: ignore[arg-type, return-value]
     ],
