@@ -14,7 +14,9 @@ from gateway.loaders import KpiLoaders, RiskLoaders, ScoringLoaders
 from gateway.risk_client import HttpRiskClient, RiskClient
 from gateway.risk_in_process import InProcessRiskClient
 from gateway.scoring_client import HttpScoringClient, ScoringClient
+from gateway.scoring_in_process import InProcessScoringClient
 from services.risk.service import RiskService
+from services.scoring.service import ScoringService
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class LocalServices:
     """The use cases of the services that run in the gateway's own process (``integra up``):
     their typed clients call them directly instead of over HTTP."""
 
+    scoring: Callable[[], ScoringService] | None = None
     risk: Callable[[], RiskService] | None = None
 
 
@@ -41,11 +44,16 @@ class ServiceClients:
         """The clients of ``scoring``, ``risk`` and ``kpi``: in process for the ``local``
         services, else over their HTTP transports (which also serve readiness)."""
         local = local or LocalServices()
+        scoring: ScoringClient = (
+            InProcessScoringClient(local.scoring)
+            if local.scoring
+            else HttpScoringClient(transports["scoring"])
+        )
         risk: RiskClient = (
             InProcessRiskClient(local.risk) if local.risk else HttpRiskClient(transports["risk"])
         )
         return cls(
-            scoring=HttpScoringClient(transports["scoring"]),
+            scoring=scoring,
             risk=risk,
             kpi=HttpKpiClient(transports["kpi"]),
             transports=transports,

@@ -69,7 +69,8 @@ def create_stack_app(settings: IntegraSettings) -> Starlette:
         risk.name: risk_transport,
         kpi.name: kpi_transport,
     }
-    gateway = Gateway(settings, transports, LocalServices(risk=lambda: risk.service))
+    local = LocalServices(scoring=lambda: scoring.service, risk=lambda: risk.service)
+    gateway = Gateway(settings, transports, local)
     gateway_app = build_app(gateway, settings, manage_lifecycle=False)
     components: list[Component] = [*services, gateway]
 

@@ -401,8 +401,16 @@ async def test_metrics_use_route_templates_and_count_operations(
         'mutation($id: ID!) { updateShop(id: $id, input: {name: "Remeasured"}) { id } }',
         {"id": shop_id},
     )
+    direct = await http.patch(f"/scoring/shops/{shop_id}", json={"name": "Direct"})
+    assert direct.status_code == 200
     text = (await http.get("/metrics")).text
     assert shop_id not in text
+    assert (  # the gateway's in-process call, under the route it serves over HTTP
+        metric_value(
+            text, "gateway_service_calls_total", service="scoring", route="/shops/{shop_id}"
+        )
+        >= 1
+    )
     assert (
         metric_value(
             text,

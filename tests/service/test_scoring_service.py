@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from gateway.scoring_client import ScoringClient
+from gateway.scoring_in_process import InProcessScoringClient
+from gateway.security.principal import RequestSecurity, serving
 from services.runtime.auth import Principal, Role
 from services.runtime.caller import calling_as
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.openapi import ApiRoute
 from services.runtime.settings import IntegraSettings
-from services.runtime.wire import Page, PageQuery, parse
+from services.runtime.wire import PageQuery
 from services.scoring import models
 from services.scoring.app import ScoringService as ScoringComponent
 from services.scoring.domain import Band, Criterion
@@ -248,72 +250,14 @@ async def test_admins_manage_custom_profiles(service: ScoringService) -> None:
     assert (await service.get_assessment(scored.id)).profile.weights.U == 0.125
 
 
-class InProcessScoringClient:
-    """:class:`ScoringClient` over the use cases, as the gateway's in-process client will be:
-    each method is one use case (the ids of a batch parsed into its query model)."""
-
-    def __init__(self, service: ScoringService) -> None:
-        self.service = service
-
-    async def shops(self, query: models.ShopListQuery) -> Page[models.Shop]:
-        return await self.service.shop_page(query)
-
-    async def shops_by_id(self, ids: Sequence[str], *, with_score: bool) -> list[models.Shop]:
-        query = parse(models.ShopListQuery, {"ids": list(ids), "withScore": with_score})
-        return (await self.service.shop_batch(query)).items
-
-    async def current_scores(self, shop_ids: Sequence[str]) -> list[models.Assessment]:
-        query = parse(models.ShopIdsQuery, {"shopIds": list(shop_ids)})
-        return (await self.service.current_scores(query)).items
-
-    async def assessments(self, ids: Sequence[str]) -> list[models.Assessment]:
-        query = parse(models.IdsQuery, {"ids": list(ids)})
-        return (await self.service.assessments(query)).items
-
-    async def histories(self, query: models.HistoriesQuery) -> list[models.ShopHistory]:
-        return (await self.service.histories(query)).items
-
-    async def profiles(self) -> list[models.Profile]:
-        return await self.service.list_profiles()
-
-    async def profile(self, name: str) -> models.Profile:
-        return await self.service.get_profile(name)
-
-    async def ranking(self, page: PageQuery) -> models.Ranking:
-        return await self.service.ranking(page)
-
-    async def create_shop(
-        self, shop: models.ShopCreate, idempotency_key: str | None
-    ) -> models.Shop:
-        return await self.service.create_shop(shop, idempotency_key=idempotency_key)
-
-    async def update_shop(self, shop_id: str, changes: models.ShopUpdate) -> models.Shop:
-        return await self.service.update_shop(shop_id, changes)
-
-    async def delete_shop(self, shop_id: str) -> None:
-        await self.service.delete_shop(shop_id)
-
-    async def create_profile(
-        self, profile: models.ProfileCreate, idempotency_key: str | None
-    ) -> models.Profile:
-        return await self.service.create_profile(profile, idempotency_key=idempotency_key)
-
-    async def update_profile(self, name: str, changes: models.ProfileUpdate) -> models.Profile:
-        return await self.service.update_profile(name, changes)
-
-    async def delete_profile(self, name: str) -> None:
-        await self.service.delete_profile(name)
-
-    async def record_assessment(
-        self, shop_id: str, assessment: models.AssessmentCreate, idempotency_key: str | None
-    ) -> models.Assessment:
-        return await self.service.record_assessment(
-            shop_id, assessment, idempotency_key=idempotency_key
-        )
-
-
 async def test_the_gateways_client_is_served_by_the_use_cases(service: ScoringService) -> None:
-    client: ScoringClient = InProcessScoringClient(service)  # mypy: the Protocol is met
+    """The gateway's in-process client, as the GraphQL caller (an analyst) calls it."""
+    client: ScoringClient = InProcessScoringClient(lambda: service)  # mypy: the Protocol is met
+    with serving(RequestSecurity(ANALYST, None)):
+        await served_by_the_use_cases(client)
+
+
+async def served_by_the_use_cases(client: ScoringClient) -> None:
     shop = await client.create_shop(new_shop(), "k-1")
     scored = await client.record_assessment(shop.id, flat(75), None)
     [with_score] = await client.shops_by_id([shop.id, UNKNOWN], with_score=True)
