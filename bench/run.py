@@ -99,6 +99,8 @@ class Stack:
     metrics_urls: list[str]
     headers: dict[str, str] = field(default_factory=dict)
     shop_ids: list[str] = field(default_factory=list)
+    shares: Stack | None = None
+    """Another stack over the same services and data (seeded once, through that one)."""
 
     @property
     def graphql_url(self) -> str:
@@ -139,8 +141,9 @@ def start_up(servers: Servers) -> Stack:
     return Stack("up", up, [up], data_dir, [up.url + "/metrics"])
 
 
-def start_separate(servers: Servers) -> Stack:
-    """``integra serve scoring|risk|kpi|gateway`` over their own nx-27017."""
+def start_separate(servers: Servers) -> list[Stack]:
+    """``integra serve scoring|risk|kpi|gateway`` over their own nx-27017, and a second gateway
+    over the same services calling them with httpx's own pool instead of aiohttp's."""
     mongo = servers.mongo("nx-27017-separate")
     data_dir = servers.work_dir / "separate"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -149,11 +152,16 @@ def start_separate(servers: Servers) -> Stack:
     )
     started = {c: servers.integra(f"serve-{c}", ["serve", c], base) for c in COMPONENTS}
     urls = {f"INTEGRA_{c.upper()}_URL": started[c].url for c in COMPONENTS}
-    gateway = servers.integra("serve-gateway", ["serve", "gateway"], {**base, **urls})
-    gateway.wait_http("/readyz")
-    processes = [mongo, *started.values(), gateway]
-    metrics = [s.url + "/metrics" for s in (*started.values(), gateway)]
-    return Stack("separate", gateway, processes, data_dir, metrics)
+    stacks: list[Stack] = []
+    for mode, client in (("separate", "aiohttp"), ("separate-httpx", "httpx")):
+        env = {**base, **urls, "INTEGRA_SERVICE_HTTP_CLIENT": client}
+        gateway = servers.integra(f"serve-gateway-{client}", ["serve", "gateway"], env)
+        gateway.wait_http("/readyz")
+        processes = [mongo, *started.values(), gateway]
+        metrics = [s.url + "/metrics" for s in (*started.values(), gateway)]
+        shares = stacks[0] if stacks else None
+        stacks.append(Stack(mode, gateway, processes, data_dir, metrics, shares=shares))
+    return stacks
 
 
 async def seed(stack: Stack, shops: int) -> None:
@@ -305,7 +313,7 @@ def table(
     notes = [f"Medians of {runs} run(s); errors are summed over the runs."]
     peer, limit = by_name.get("peer"), by_name.get("limit")
     peer_list = by_name.get("peer: list of 50")
-    for mode in ("up", "separate"):
+    for mode in ("up", "separate", "separate-httpx"):
         one = by_name.get(f"integra {mode}: one shop")
         if one and peer and limit:
             notes.append(
@@ -426,8 +434,11 @@ def measure(servers: Servers, args: argparse.Namespace) -> dict[str, Any]:
     """Start, check, load and stop every target; the report's parts."""
     stacks = [start_up(servers)]
     if "separate" not in args.skip:
-        stacks.append(start_separate(servers))
+        stacks.extend(start_separate(servers))
     for stack in stacks:
+        if stack.shares is not None:
+            stack.headers, stack.shop_ids = stack.shares.headers, stack.shares.shop_ids
+            continue
         started = time.perf_counter()
         asyncio.run(seed(stack, gql.LIST_SIZE))
         print(f"seeded {stack.mode} in {time.perf_counter() - started:.1f} s", flush=True)

@@ -177,6 +177,7 @@ class Gateway:
             retry=RetryPolicy.from_settings(resilience),
             breaker=CircuitBreaker.from_settings(name, resilience),
             tokens=self.service_tokens,
+            http_client=self.settings.service_http_client,
         )
 
     @property

@@ -27,6 +27,7 @@ import httpx
 import orjson
 from pydantic import BaseModel
 
+from gateway.network_transport import HttpClientName, network_transport
 from gateway.operation_calls import count_service_call
 from gateway.resilience import (
     RETRYABLE_STATUSES,
@@ -99,6 +100,7 @@ class ServiceClient:
         retry: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         tokens: ServiceTokens | None = None,
+        http_client: HttpClientName = "aiohttp",
     ) -> None:
         self.name = name
         self.tokens = tokens
@@ -107,8 +109,7 @@ class ServiceClient:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout),
-            transport=transport,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            transport=transport or network_transport(http_client),
         )
 
     async def close(self) -> None:

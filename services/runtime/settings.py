@@ -44,6 +44,11 @@ class IntegraSettings(BaseSettings):
     service_timeout_seconds: float = Field(
         default=5.0, gt=0, le=120, description="Timeout of one gateway → service call."
     )
+    service_http_client: Literal["aiohttp", "httpx"] = Field(
+        default="aiohttp",
+        description="The connection pool under the gateway's calls to services over the "
+        "network: aiohttp (less CPU per call) or httpx's own.",
+    )
     mongo_timeout_ms: int = Field(
         default=3000, ge=100, le=60000, description="Server selection and connect timeout."
     )
