@@ -34,7 +34,8 @@ def create_stack_app(settings: IntegraSettings) -> Starlette:
     ``/risk/...``, ``/kpi/...``.
 
     Without a service key in ``settings`` the components share a random one for the life of
-    the process: the in-process calls are signed and checked like those over the network.
+    the process: the calls over in-process transports are signed and checked like those over
+    the network.
     """
     if settings.service_token_key is None:
         settings = settings.model_copy(update={"service_token_key": SecretStr(generate_key())})
@@ -74,24 +75,26 @@ def create_stack_app(settings: IntegraSettings) -> Starlette:
     gateway_app = build_app(gateway, settings, manage_lifecycle=False)
     components: list[Component] = [*services, gateway]
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        started: list[Component] = []
-        try:
-            for component in components:
-                await component.start()
-                started.append(component)
-            yield
-        finally:
-            for component in reversed(started):
-                await component.stop()
-
     routes = [Mount(f"/{name}", app) for name, app in service_apps.items()]
     # Paths no mount matches (e.g. with a newline) get the same JSON 404 as inside a service.
     app = Starlette(
         routes=[*routes, Mount("/", gateway_app)],
-        lifespan=lifespan,
+        lifespan=lambda _: _lifespan(components),
         exception_handlers={HTTPException: http_error},
     )
     app.state.components = {c.name: c for c in components}  # for operators' tools and tests
     return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(components: list[Component]) -> AsyncIterator[None]:
+    """Start the components in order, stop those started in reverse (also on a failure)."""
+    started: list[Component] = []
+    try:
+        for component in components:
+            await component.start()
+            started.append(component)
+        yield
+    finally:
+        for component in reversed(started):
+            await component.stop()
