@@ -3,44 +3,23 @@ contract as over HTTP (validation, caller, roles, errors, metrics) without HTTP.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from gateway.risk_in_process import InProcessRiskClient
 from gateway.security.principal import RequestSecurity, serving
-from services.risk import models
-from services.risk.app import RiskService
+from services.risk.service import RiskService
 from services.runtime.auth import Principal, Role
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.metrics import REGISTRY
-from services.runtime.settings import IntegraSettings
+from tests.service.test_risk_service import new_risk
 
-SHOP = "d" * 24
 ANALYST = Principal("jwt:in-process", "in-process analyst", Role.ANALYST, "jwt")
 
 
 @pytest.fixture
-async def client(settings: IntegraSettings) -> AsyncIterator[InProcessRiskClient]:
-    """The client over a started risk component, as the one-process stack builds it."""
-    component = RiskService(settings)
-    await component.start()
-    try:
-        yield InProcessRiskClient(lambda: component.service)
-    finally:
-        await component.stop()
-
-
-def new_risk() -> models.RiskCreate:
-    return models.RiskCreate.model_validate(
-        {
-            "shopId": SHOP,
-            "category": "PERFORMANCE_UX",
-            "title": "Slow checkout",
-            "owner": "ann",
-            "inherent": {"likelihood": 3, "impact": "MAJOR"},
-        }
-    )
+def client(risk_service: RiskService) -> InProcessRiskClient:
+    """The client over the risk use cases, as the one-process stack builds it."""
+    return InProcessRiskClient(lambda: risk_service)
 
 
 def calls(route: str, outcome: str) -> float:

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from services.risk import models
-from services.risk.app import RiskService as RiskComponent
 from services.risk.domain import RiskCategoryCode, RiskStatus
 from services.risk.service import ROLES, RiskService
 from services.runtime.auth import Principal, Role
 from services.runtime.caller import calling_as
 from services.runtime.errors import ErrorCode, IntegraError
-from services.runtime.settings import IntegraSettings
 from services.runtime.wire import Page
 
 SHOP = "c" * 24
@@ -31,15 +29,9 @@ VIEWER = Principal("jwt:service-viewer", "service-viewer", Role.VIEWER, "jwt")
 
 
 @pytest.fixture
-async def service(settings: IntegraSettings) -> AsyncIterator[RiskService]:
-    """The risk use cases over a fresh database (the component built as ``integra up`` does)."""
-    component = RiskComponent(settings)
-    await component.start()
-    assert component.prepared.is_set()
-    try:
-        yield component.service
-    finally:
-        await component.stop()
+def service(risk_service: RiskService) -> RiskService:
+    """The risk use cases over a fresh database (tests/service/conftest.py)."""
+    return risk_service
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,10 +22,8 @@ from services.runtime.auth import Principal, Role
 from services.runtime.caller import calling_as
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.openapi import ApiRoute
-from services.runtime.settings import IntegraSettings
 from services.runtime.wire import PageQuery
 from services.scoring import models
-from services.scoring.app import ScoringService as ScoringComponent
 from services.scoring.domain import Band, Criterion
 from services.scoring.routes import scoring_routes
 from services.scoring.service import ROLES, ScoringService
@@ -37,16 +35,9 @@ UNKNOWN = "d" * 24
 
 
 @pytest.fixture
-async def service(settings: IntegraSettings) -> AsyncIterator[ScoringService]:
-    """The scoring use cases over a fresh database (the component built as ``integra up``
-    does)."""
-    component = ScoringComponent(settings)
-    await component.start()
-    assert component.prepared.is_set()
-    try:
-        yield component.service
-    finally:
-        await component.stop()
+def service(scoring_service: ScoringService) -> ScoringService:
+    """The scoring use cases over a fresh database (tests/service/conftest.py)."""
+    return scoring_service
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,44 @@
+"""Fixtures of the service-layer tests: each service's component started over a fresh
+database, as ``integra up`` builds it, answering its use cases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import pytest
+
+from services.risk.app import RiskService as RiskComponent
+from services.risk.service import RiskService
+from services.runtime.app import MongoComponent
+from services.runtime.settings import IntegraSettings
+from services.scoring.app import ScoringService as ScoringComponent
+from services.scoring.service import ScoringService
+
+C = TypeVar("C", bound=MongoComponent)
+
+
+@asynccontextmanager
+async def started(component: C) -> AsyncIterator[C]:
+    """``component`` started and prepared (indexes, built-in records), stopped after."""
+    await component.start()
+    assert component.prepared.is_set()
+    try:
+        yield component
+    finally:
+        await component.stop()
+
+
+@pytest.fixture
+async def risk_service(settings: IntegraSettings) -> AsyncIterator[RiskService]:
+    """The risk use cases over a fresh database."""
+    async with started(RiskComponent(settings)) as component:
+        yield component.service
+
+
+@pytest.fixture
+async def scoring_service(settings: IntegraSettings) -> AsyncIterator[ScoringService]:
+    """The scoring use cases over a fresh database."""
+    async with started(ScoringComponent(settings)) as component:
+        yield component.service
