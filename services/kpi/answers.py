@@ -13,7 +13,6 @@ from typing import Any
 from services.kpi import domain, models
 from services.kpi.store import custom_definition
 from services.runtime.caller import Actor
-from services.runtime.errors import ValidationFailed
 from services.runtime.records import Document
 
 _CATALOGUE_ORDER = {code: index for index, code in enumerate(domain.CATALOGUE)}
@@ -128,60 +127,44 @@ def target_out(doc: Document) -> models.TargetOut:
 # --- the latest view ------------------------------------------------------------------------
 
 
-def _within(target: Mapping[str, Any], start: datetime, end: datetime) -> bool:
-    """Whether a measured period lies within a target's period (a target without one: yes)."""
-    if target.get("period_start") is None:
-        return True
-    return bool(target["period_start"] <= start and end <= target["period_end"])
-
-
-def applied_target(
-    definition: domain.KpiDefinition,
-    target_doc: Document | None,
-    latest: Mapping[str, Any] | None,
-) -> models.AppliedTarget | None:
-    """The target a latest value is judged against.
-
-    The scope's own target, when it has one in force for the latest measurement (a target with
-    a period judges only measurements whose period lies within it; without data, the scope's
-    target is shown as is); else the KPI's default target; else none.
-    """
-    if target_doc is not None:
-        target = target_doc["target"]
-        if latest is None or _within(target, latest["period_start"], latest["period_end"]):
-            return models.AppliedTarget(
-                comparator=target["comparator"],
-                value=target["value"],
-                source=models.TargetSource.SHOP,
-                period_start=target.get("period_start"),
-                period_end=target.get("period_end"),
-            )
-    default = definition.default_target
-    if default is None:
+def scope_target(doc: Document | None) -> domain.ScopeTarget | None:
+    """A scope's own stored target as the domain judges with it."""
+    if doc is None:
         return None
+    target = doc["target"]
+    return domain.ScopeTarget(
+        domain.Target(domain.Comparator(target["comparator"]), target["value"]),
+        period_start=target.get("period_start"),
+        period_end=target.get("period_end"),
+    )
+
+
+def applied_out(applied: domain.ScopeTarget) -> models.AppliedTarget:
+    """The wire form of the target a latest value is judged against."""
     return models.AppliedTarget(
-        comparator=default.comparator, value=default.value, source=models.TargetSource.DEFAULT
+        comparator=applied.target.comparator,
+        value=applied.target.value,
+        source=models.TargetSource.SHOP if applied.own else models.TargetSource.DEFAULT,
+        period_start=applied.period_start,
+        period_end=applied.period_end,
     )
 
 
 def latest_kpi(
     definition: domain.KpiDefinition, latest_doc: Document | None, target_doc: Document | None
 ) -> models.LatestKpi:
-    """A KPI's latest value with its status (``domain.target_status``) and fulfilment."""
+    """A KPI's latest value with the target it is judged against, its status and fulfilment
+    (:func:`domain.applied_target`, :func:`domain.judged`): a platform value is judged over
+    its window."""
     latest = None if latest_doc is None else latest_doc["current"]
-    target = applied_target(definition, target_doc, latest)
+    period = None if latest is None else (latest["period_start"], latest["period_end"])
+    applied = domain.applied_target(definition, scope_target(target_doc), period)
     value = None if latest is None else float(latest["value"])
     window = None if latest is None else judged_window(latest, latest["period_end"])
-    judged = value if window is None else window.value
-    status = None
-    fulfilment = None
-    if target is not None:
-        status = domain.target_status(judged, domain.Target(target.comparator, target.value))
-        if judged is not None:
-            try:
-                fulfilment = domain.kpi_fulfilment(judged, target.value, definition.direction)
-            except ValidationFailed:
-                fulfilment = None  # a zero denominator: fulfilment is undefined
+    status, fulfilment = None, None
+    if applied is not None:
+        judged = value if window is None else window.value
+        status, fulfilment = domain.judged(definition, applied.target, judged)
     return models.LatestKpi(
         kpi_code=definition.code,
         value=value,
@@ -190,7 +173,7 @@ def latest_kpi(
         period_end=None if latest is None else latest["period_end"],
         source=None if latest is None else latest["source"],
         recorded_at=None if latest is None else latest["recorded_at"],
-        target=target,
+        target=None if applied is None else applied_out(applied),
         status=status,
         fulfilment=fulfilment,
         window=window,

@@ -538,6 +538,59 @@ def validate_period(start: datetime, end: datetime) -> tuple[datetime, datetime]
     return start_utc, end_utc
 
 
+def at_milliseconds(moment: datetime) -> datetime:
+    """``moment`` truncated to the millisecond: the precision a period is stored (and compared)
+    at."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class CheckedMeasurement:
+    """A measurement the rules accept: its period ``[period_start, period_end)`` in aware UTC
+    at millisecond precision, its raw inputs, the value its formula computes, and, for a
+    replacement of the period's measurement, the reason."""
+
+    shop_id: str
+    kpi_code: str
+    period_start: datetime
+    period_end: datetime
+    inputs: Mapping[str, InputValue]
+    value: float
+    source: MeasurementSource
+    replace: bool = False
+    reason: str | None = None
+
+
+def check_measurement(
+    definition: KpiDefinition,
+    shop_id: str,
+    period: tuple[datetime, datetime],
+    inputs: Mapping[str, InputValue],
+    source: MeasurementSource,
+    *,
+    replace: bool = False,
+    reason: str | None = None,
+) -> CheckedMeasurement:
+    """Check a measurement of ``definition`` and compute its value, in this order:
+
+    the period (:func:`validate_period`, and still a period once truncated to milliseconds:
+    field ``period``), the inputs and value (:func:`compute_value`), and a reason for a
+    replacement (field ``reason``: the replaced revision is kept, so why it changed must be).
+    """
+    start, end = validate_period(*period)
+    start, end = at_milliseconds(start), at_milliseconds(end)
+    if start >= end:
+        raise ValidationFailed(
+            "period", "period start must be before its end at millisecond precision"
+        )
+    value = compute_value(definition, inputs)
+    if replace and not reason:
+        raise ValidationFailed("reason", "a reason is required to replace a measurement")
+    return CheckedMeasurement(
+        shop_id, definition.code, start, end, dict(inputs), value, source, replace, reason
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Targets and status (§4.3)
 # --------------------------------------------------------------------------------------------
@@ -591,6 +644,55 @@ def kpi_fulfilment(actual: float, target_value: float, direction: Direction) -> 
     if not math.isfinite(result):
         raise ValidationFailed("actual", "fulfilment is not a finite number (overflow)")
     return result
+
+
+@dataclass(frozen=True)
+class ScopeTarget:
+    """A target as it applies to a scope: in force during ``[period_start, period_end)``, or
+    always (no period); ``own`` for the scope's own target, else the KPI's default."""
+
+    target: Target
+    own: bool = True
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        """Whether a measured period lies within this target's period (no period: yes)."""
+        if self.period_start is None or self.period_end is None:
+            return True
+        return self.period_start <= start and end <= self.period_end
+
+
+def applied_target(
+    definition: KpiDefinition,
+    own: ScopeTarget | None,
+    latest: tuple[datetime, datetime] | None,
+) -> ScopeTarget | None:
+    """The target a scope's latest value (measured over ``latest``) is judged against.
+
+    The scope's own target, when it is in force for the latest measurement (a target with a
+    period judges only measurements whose period lies within it; without data, the scope's
+    target is shown as is); else the KPI's default target; else none.
+    """
+    if own is not None and (latest is None or own.covers(*latest)):
+        return own
+    if definition.default_target is None:
+        return None
+    return ScopeTarget(definition.default_target, own=False)
+
+
+def judged(
+    definition: KpiDefinition, target: Target, value: float | None
+) -> tuple[TargetStatus, float | None]:
+    """The status of ``value`` against ``target`` and its fulfilment in percent (``None``
+    without a value, or where the fulfilment's denominator is zero: it is undefined then)."""
+    status = target_status(value, target)
+    if value is None:
+        return status, None
+    try:
+        return status, kpi_fulfilment(value, target.value, definition.direction)
+    except ValidationFailed:
+        return status, None
 
 
 # --------------------------------------------------------------------------------------------

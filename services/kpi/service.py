@@ -225,20 +225,18 @@ class KpiUseCases:
         key = idempotency_of("recordMeasurement", idempotency_key, body)
         definition = await self.store.definition(body.kpi_code)
         try:
-            doc = await self.store.record(
+            measurement = domain.check_measurement(
                 definition,
                 body.shop_id,
-                body.period_start,
-                body.period_end,
+                (body.period_start, body.period_end),
                 cast(Mapping[str, domain.InputValue], body.inputs),
                 body.source,
                 replace=body.replace,
                 reason=body.reason,
-                key=key,
-                actor=current_actor(),
             )
         except ValidationFailed as error:
             raise renamed(error, _PERIOD_FIELDS) from None
+        doc = await self.store.record(measurement, key=key, actor=current_actor())
         self.on_recorded()
         return answers.measurement_out(doc)
 

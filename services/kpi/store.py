@@ -41,7 +41,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.kpi import domain
 from services.runtime.caller import Actor, current_actor
-from services.runtime.errors import Conflict, NotFound, ValidationFailed
+from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
 from services.runtime.mongo import BATCH_READ_SIZE
 from services.runtime.records import Document, epoch_ms, new_id, now, to_bson_time
@@ -93,6 +93,30 @@ def _storable(value: domain.InputValue) -> domain.InputValue:
     if isinstance(value, int) and abs(value) > _MAX_SAFE_INT:
         return float(value)
     return value
+
+
+def _first_revision(
+    measurement: domain.CheckedMeasurement,
+    actor: Actor,
+    at: datetime,
+    key: Idempotency | None,
+    window: Mapping[str, Any] | None,
+) -> Document:
+    """The stored revision of a checked measurement (numbered 1 until it replaces one)."""
+    revision: Document = {
+        "revision": 1,
+        "inputs": {name: _storable(v) for name, v in measurement.inputs.items()},
+        "value": measurement.value,
+        "source": measurement.source.value,
+        "reason": measurement.reason,
+        "recorded_at": at,
+        "actor": actor.document(),
+    }
+    if window is not None:
+        revision["window"] = {**window, "period_start": to_bson_time(window["period_start"])}
+    if key is not None:
+        revision["idempotency"] = key.stamp()
+    return revision
 
 
 def _latest_key(shop_id: str, kpi_code: str) -> str:
@@ -237,65 +261,37 @@ class KpiStore:
 
     async def record(
         self,
-        definition: domain.KpiDefinition,
-        shop_id: str,
-        period_start: datetime,
-        period_end: datetime,
-        inputs: Mapping[str, domain.InputValue],
-        source: domain.MeasurementSource,
+        measurement: domain.CheckedMeasurement,
         *,
-        replace: bool = False,
-        reason: str | None = None,
         key: Idempotency | None = None,
         actor: Actor,
         window: Mapping[str, Any] | None = None,
     ) -> Document:
-        """Validate and store a measurement with the pending event of its revision.
+        """Store a measurement the domain checked, with the pending event of its revision.
 
         ``actor`` is who records it (the authenticated caller, or ``service:kpi``). ``window``
         (the platform's own measurements) is the value over the last window that the status
         and the breach event judge: ``period_start``, summed ``inputs`` and ``value``.
 
-        The value is computed by the KPI's formula (``domain.compute_value``); the period is
-        checked by ``domain.validate_period`` and kept at millisecond precision. A measurement
-        of the same scope, KPI and period is a CONFLICT unless ``replace`` (which needs a
-        ``reason``): the current revision then moves to ``history`` and the new one gets a new
-        event ``"<id>:<revision>"`` (an undelivered event of the old revision is superseded).
-        The measurement and its event are one document write.
+        A measurement of the same scope, KPI and period is a CONFLICT unless
+        ``measurement.replace``: the current revision then moves to ``history`` and the new
+        one gets a new event ``"<id>:<revision>"`` (an undelivered event of the old revision
+        is superseded). The measurement and its event are one document write.
 
         With an idempotency ``key`` the revision keeps it (and a new measurement's id derives
         from it): a retry answers the measurement as stored and writes nothing more. A
         deleted shop is NOT_FOUND.
         """
+        shop_id, code = measurement.shop_id, measurement.kpi_code
         await self.purge.check_not_deleted(shop_id)
-        start, end = domain.validate_period(period_start, period_end)
-        start, end = to_bson_time(start), to_bson_time(end)
-        if start >= end:
-            raise ValidationFailed(
-                "period", "period start must be before its end at millisecond precision"
-            )
-        value = domain.compute_value(definition, inputs)
-        if replace and not reason:
-            raise ValidationFailed("reason", "a reason is required to replace a measurement")
+        start, end = to_bson_time(measurement.period_start), to_bson_time(measurement.period_end)
         at = now()
-        revision: Document = {
-            "revision": 1,
-            "inputs": {name: _storable(v) for name, v in inputs.items()},
-            "value": value,
-            "source": source.value,
-            "reason": reason,
-            "recorded_at": at,
-            "actor": actor.document(),
-        }
-        if window is not None:
-            revision["window"] = {**window, "period_start": to_bson_time(window["period_start"])}
-        if key is not None:
-            revision["idempotency"] = key.stamp()
+        revision = _first_revision(measurement, actor, at, key, window)
         ident = key.record_id() if key else new_id()
         doc: Document = {
             "_id": ident,
             "shop_id": shop_id,
-            "kpi_code": definition.code,
+            "kpi_code": code,
             "period_start": start,
             "period_end": end,
             "created_at": at,
@@ -309,21 +305,25 @@ class KpiStore:
             retried = await self._created_under(ident, key)
             if retried is not None:
                 return retried
-            scope = {"shop_id": shop_id, "kpi_code": definition.code}
-            if not replace:
-                existing = await self.measurements.find_one(
-                    {**scope, "period_start": start, "period_end": end}, {"_id": 1}
-                )
-                ident = existing["_id"] if existing else "?"
-                raise Conflict(
-                    "periodStart",
-                    f"{definition.code} of {shop_id} for [{start.isoformat()}, "
-                    f"{end.isoformat()}) is recorded already (measurement {ident}); "
-                    "send replace: true with a reason to replace it",
-                ) from None
+            scope = {"shop_id": shop_id, "kpi_code": code}
+            if not measurement.replace:
+                raise await self._recorded_already(scope, start, end) from None
             doc = await self._replace(scope, start, end, revision, key)
         await self.apply_views(doc)
         return doc
+
+    async def _recorded_already(self, scope: Document, start: datetime, end: datetime) -> Conflict:
+        """The CONFLICT of a second measurement of a period, naming the first."""
+        existing = await self.measurements.find_one(
+            {**scope, "period_start": start, "period_end": end}, {"_id": 1}
+        )
+        ident = existing["_id"] if existing else "?"
+        return Conflict(
+            "periodStart",
+            f"{scope['kpi_code']} of {scope['shop_id']} for [{start.isoformat()}, "
+            f"{end.isoformat()}) is recorded already (measurement {ident}); "
+            "send replace: true with a reason to replace it",
+        )
 
     async def _created_under(self, ident: str, key: Idempotency | None) -> Document | None:
         """The measurement a keyed request created already (a retry answers it), or ``None``;
