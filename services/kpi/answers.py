@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from services.kpi import domain, models
+from services.kpi import domain, judging, models, rollups
 from services.kpi.store import custom_definition
 from services.runtime.caller import Actor
 from services.runtime.records import Document
@@ -127,19 +127,19 @@ def target_out(doc: Document) -> models.TargetOut:
 # --- the latest view ------------------------------------------------------------------------
 
 
-def scope_target(doc: Document | None) -> domain.ScopeTarget | None:
+def scope_target(doc: Document | None) -> judging.ScopeTarget | None:
     """A scope's own stored target as the domain judges with it."""
     if doc is None:
         return None
     target = doc["target"]
-    return domain.ScopeTarget(
+    return judging.ScopeTarget(
         domain.Target(domain.Comparator(target["comparator"]), target["value"]),
         period_start=target.get("period_start"),
         period_end=target.get("period_end"),
     )
 
 
-def applied_out(applied: domain.ScopeTarget) -> models.AppliedTarget:
+def applied_out(applied: judging.ScopeTarget) -> models.AppliedTarget:
     """The wire form of the target a latest value is judged against."""
     return models.AppliedTarget(
         comparator=applied.target.comparator,
@@ -154,17 +154,17 @@ def latest_kpi(
     definition: domain.KpiDefinition, latest_doc: Document | None, target_doc: Document | None
 ) -> models.LatestKpi:
     """A KPI's latest value with the target it is judged against, its status and fulfilment
-    (:func:`domain.applied_target`, :func:`domain.judged`): a platform value is judged over
+    (:func:`judging.applied_target`, :func:`judging.judged`): a platform value is judged over
     its window."""
     latest = None if latest_doc is None else latest_doc["current"]
     period = None if latest is None else (latest["period_start"], latest["period_end"])
-    applied = domain.applied_target(definition, scope_target(target_doc), period)
+    applied = judging.applied_target(definition, scope_target(target_doc), period)
     value = None if latest is None else float(latest["value"])
     window = None if latest is None else judged_window(latest, latest["period_end"])
     status, fulfilment = None, None
     if applied is not None:
         judged = value if window is None else window.value
-        status, fulfilment = domain.judged(definition, applied.target, judged)
+        status, fulfilment = judging.judged(definition, applied.target, judged)
     return models.LatestKpi(
         kpi_code=definition.code,
         value=value,
@@ -212,7 +212,7 @@ def series_out(
 ) -> models.Series:
     """A scope's series of a KPI at ``grain``, rolled up from its measurement documents."""
     measured = [(d["period_start"], d["period_end"], d["current"]["inputs"]) for d in docs]
-    points = domain.rollup(definition, measured, grain)
+    points = rollups.rollup(definition, measured, grain)
     return models.Series(
         shop_id=shop_id,
         kpi_code=definition.code,

@@ -11,7 +11,7 @@ from typing import Final
 
 from prometheus_client import Counter
 
-from services.kpi import domain
+from services.kpi import domain, recording
 from services.kpi.platform import (
     HistogramSnapshot,
     MetricsReader,
@@ -113,7 +113,7 @@ class PlatformRecorder:
                 definition, [d["current"]["inputs"] for d in earlier] + [dict(inputs)]
             )
             period = (from_epoch_ms(start_ms), from_epoch_ms(at_ms))
-            measurement = domain.check_measurement(
+            measurement = recording.check_measurement(
                 definition, PLATFORM_SCOPE, period, inputs, domain.MeasurementSource.SYSTEM
             )
             doc = await store.record(

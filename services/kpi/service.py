@@ -28,7 +28,8 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 from pydantic import BaseModel
 
-from services.kpi import answers, domain, models
+from services.kpi import answers, domain, models, recording
+from services.kpi.custom_kpis import define_custom_kpi
 from services.kpi.profit_answers import financial_out, indicators, profit_out, what_if_out
 from services.kpi.store import KpiStore
 from services.runtime.auth import Role
@@ -115,7 +116,7 @@ def target_period(body: models.TargetPut) -> tuple[datetime, datetime] | None:
     if body.period_start is None or body.period_end is None:
         return None
     try:
-        return domain.validate_period(body.period_start, body.period_end)
+        return recording.validate_period(body.period_start, body.period_end)
     except ValidationFailed as error:
         raise renamed(error, _PERIOD_FIELDS) from None
 
@@ -128,7 +129,7 @@ def custom_kpi(body: models.CustomKpiCreate) -> domain.KpiDefinition:
             target = domain.Target(body.default_target.comparator, body.default_target.value)
         except ValidationFailed as error:
             raise renamed(error, {"target.value": "defaultTarget.value"}) from None
-    return domain.define_custom_kpi(
+    return define_custom_kpi(
         code=body.code,
         name=body.name,
         level=body.level,
@@ -221,11 +222,11 @@ class KpiUseCases:
     ) -> models.Measurement:
         """Record a measurement (revision 1), or replace one with a reason (a later revision);
         a retried key answers the measurement as stored."""
-        domain.check_scope_writer(body.shop_id, current_principal(), body.reason)
+        recording.check_scope_writer(body.shop_id, current_principal(), body.reason)
         key = idempotency_of("recordMeasurement", idempotency_key, body)
         definition = await self.store.definition(body.kpi_code)
         try:
-            measurement = domain.check_measurement(
+            measurement = recording.check_measurement(
                 definition,
                 body.shop_id,
                 (body.period_start, body.period_end),

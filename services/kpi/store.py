@@ -40,6 +40,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.kpi import domain
+from services.kpi.custom_kpis import define_custom_kpi
+from services.kpi.recording import CheckedMeasurement
 from services.runtime.caller import Actor, current_actor
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
@@ -96,7 +98,7 @@ def _storable(value: domain.InputValue) -> domain.InputValue:
 
 
 def _first_revision(
-    measurement: domain.CheckedMeasurement,
+    measurement: CheckedMeasurement,
     actor: Actor,
     at: datetime,
     key: Idempotency | None,
@@ -261,7 +263,7 @@ class KpiStore:
 
     async def record(
         self,
-        measurement: domain.CheckedMeasurement,
+        measurement: CheckedMeasurement,
         *,
         key: Idempotency | None = None,
         actor: Actor,
@@ -691,7 +693,7 @@ def _revision_under(doc: Mapping[str, Any], key: Idempotency) -> Document | None
 def custom_definition(doc: Mapping[str, Any]) -> domain.KpiDefinition:
     """Rebuild a stored custom KPI through the domain's validation."""
     target = doc.get("default_target")
-    return domain.define_custom_kpi(
+    return define_custom_kpi(
         code=doc["_id"],
         name=doc["name"],
         level=domain.KpiLevel(doc["level"]),

@@ -19,9 +19,11 @@ from pymongo.monitoring import (
 )
 
 from services.kpi import domain
+from services.kpi.custom_kpis import define_custom_kpi
 from services.kpi.outbox import NoDataMonitor, OutboxDispatcher
 from services.kpi.platform import HistogramSnapshot, SeriesCounts
 from services.kpi.platform_recorder import PlatformRecorder
+from services.kpi.recording import check_measurement
 from services.kpi.store import MAX_REVISIONS, EventSource, KpiStore
 from services.runtime.auth import Principal, Role
 from services.runtime.caller import Actor
@@ -106,7 +108,7 @@ async def record(
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Store a measurement as the use cases do: checked by the domain first."""
-    checked = domain.check_measurement(
+    checked = check_measurement(
         definition, shop, period, inputs, source, replace=replace, reason=reason
     )
     return await store.record(checked, actor=ACTOR, **kwargs)
@@ -357,7 +359,7 @@ async def test_no_data_events_are_enqueued_once_per_scope_and_silence(store: Kpi
 
 
 def conversion_per_visit() -> domain.KpiDefinition:
-    return domain.define_custom_kpi(
+    return define_custom_kpi(
         code="orders_per_visit",
         name="orders per visit",
         level=domain.KpiLevel.CUSTOMER,

@@ -6,17 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.kpi.domain import (
-    CATALOGUE,
-    Comparator,
-    MeasurementSource,
-    ScopeTarget,
-    Target,
-    TargetStatus,
-    applied_target,
-    check_measurement,
-    judged,
-)
+from services.kpi.domain import CATALOGUE, Comparator, MeasurementSource, Target, TargetStatus
+from services.kpi.judging import ScopeTarget, applied_target, judged
+from services.kpi.recording import check_measurement
 from services.runtime.errors import ValidationFailed
 
 SLA = CATALOGUE["sla_compliance"]  # within_sla / total * 100, UP, default target GTE 95
