@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from services.kpi import domain, judging, models, rollups
-from services.kpi.store import custom_definition
+from services.kpi.custom_kpi_store import custom_definition
 from services.runtime.caller import Actor
 from services.runtime.records import Document
 

@@ -1,4 +1,5 @@
-"""KpiStore: the only module of the kpi service that touches MongoDB.
+"""KpiStore: the kpi service's MongoDB store, with its catalogue part
+(:mod:`services.kpi.custom_kpi_store`) and its outbox part (:mod:`services.kpi.outbox_store`).
 
 Collections of the ``<prefix>_kpi`` database:
 
@@ -28,10 +29,8 @@ the ``latest`` guard uses integer milliseconds rather than dates.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -40,7 +39,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.kpi import domain
-from services.kpi.custom_kpis import define_custom_kpi
+from services.kpi.custom_kpi_store import CustomKpiStore
+from services.kpi.outbox_store import OutboxState, OutboxStore, event_id, pending_outbox
 from services.kpi.recording import CheckedMeasurement
 from services.runtime.caller import Actor, current_actor
 from services.runtime.errors import Conflict, NotFound
@@ -54,40 +54,6 @@ MAX_REVISIONS = 100
 
 _REPLACE_ATTEMPTS = 5
 _MAX_SAFE_INT = 2**53
-
-
-class OutboxState(StrEnum):
-    """States of an outbox entry (``SUPERSEDED`` only in a replaced revision's history)."""
-
-    PENDING = "PENDING"
-    DELIVERED = "DELIVERED"
-    SUPERSEDED = "SUPERSEDED"
-
-
-class EventSource(StrEnum):
-    """The collections that hold outbox entries, named by the kind of event they carry."""
-
-    BREACH = "breach"
-    NO_DATA = "no_data"
-
-
-def event_id(measurement_id: str, revision: int) -> str:
-    """The breach event id of a revision: the measurement id, then ``:<revision>`` from 2 on."""
-    return measurement_id if revision == 1 else f"{measurement_id}:{revision}"
-
-
-def pending_outbox(ident: str, at: datetime) -> Document:
-    """A new outbox entry for event ``ident``, due at once."""
-    return {
-        "event_id": ident,
-        "state": OutboxState.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": at,
-        "claim": None,
-        "last_error": None,
-        "created_at": at,
-        "delivered_at": None,
-    }
 
 
 def _storable(value: domain.InputValue) -> domain.InputValue:
@@ -125,7 +91,7 @@ def _latest_key(shop_id: str, kpi_code: str) -> str:
     return f"{shop_id}:{kpi_code}"
 
 
-class KpiStore:
+class KpiStore(CustomKpiStore, OutboxStore):
     """Custom KPIs, measurements with their outbox, the latest view, targets, events."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
@@ -145,9 +111,6 @@ class KpiStore:
             },
         )
         """Deleted shops: their tombstones and the purge of their measurements and targets."""
-
-    def _outbox_collection(self, source: EventSource) -> AsyncCollection[Document]:
-        return self.measurements if source is EventSource.BREACH else self.outbox_events
 
     async def prepare(self) -> None:
         """Create the indexes; idempotent."""
@@ -177,87 +140,6 @@ class KpiStore:
         )
         await self.targets.create_index([("kpi_code", ASCENDING)], name="kpi_code")
         await self.custom_kpis.create_index([("level", ASCENDING)], name="level")
-
-    # --- the catalogue -----------------------------------------------------------------------
-
-    async def definition(self, code: str, field: str = "kpiCode") -> domain.KpiDefinition:
-        """The built-in or custom KPI with this code, or NOT_FOUND naming ``field``."""
-        if code in domain.CATALOGUE:
-            return domain.CATALOGUE[code]
-        return custom_definition(await self.custom_doc(code, field))
-
-    async def definitions(self, codes: Sequence[str]) -> dict[str, domain.KpiDefinition]:
-        """The KPIs among ``codes`` that exist, by code (at most one command)."""
-        found = {c: domain.CATALOGUE[c] for c in codes if c in domain.CATALOGUE}
-        custom = sorted({c for c in codes if c not in domain.CATALOGUE})
-        if custom:
-            async for doc in self.custom_kpis.find({"_id": {"$in": custom}}):
-                found[doc["_id"]] = custom_definition(doc)
-        return found
-
-    async def custom_doc(self, code: str, field: str = "kpiCode") -> Document:
-        """The custom KPI document with this code, or NOT_FOUND naming ``field``."""
-        doc = await self.custom_kpis.find_one({"_id": code})
-        if doc is None:
-            raise NotFound("KPI", code, field=field)
-        return doc
-
-    async def custom_docs(self, codes: Sequence[str]) -> list[Document]:
-        """The custom KPI documents among ``codes``, in the order of ``codes`` (one command)."""
-        found = {d["_id"]: d async for d in self.custom_kpis.find({"_id": {"$in": list(codes)}})}
-        return [found[c] for c in codes if c in found]
-
-    async def create_custom(self, definition: domain.KpiDefinition) -> Document:
-        """Store a validated custom KPI; an existing code is a CONFLICT on ``code``."""
-        target = definition.default_target
-        doc: Document = {
-            "_id": definition.code,
-            "name": definition.name,
-            "level": definition.level.value,
-            "unit": definition.unit,
-            "direction": definition.direction.value,
-            "formula": definition.formula,
-            "inputs": {spec.name: spec.kind.value for spec in definition.inputs},
-            "default_target": (
-                None
-                if target is None
-                else {"comparator": target.comparator.value, "value": target.value}
-            ),
-            "parts": [{"part": p.part, "whole": p.whole} for p in definition.parts],
-            "created_by": current_actor().document(),
-            "created_at": now(),
-        }
-        try:
-            await self.custom_kpis.insert_one(doc)
-        except DuplicateKeyError:
-            raise Conflict("code", f"a custom KPI {definition.code!r} exists already") from None
-        return doc
-
-    async def list_custom(
-        self, level: str | None, limit: int, offset: int
-    ) -> tuple[list[Document], int]:
-        """A page of custom KPIs by code, and how many match ``level``."""
-        query: Document = {} if level is None else {"level": level}
-        if limit <= 0:
-            return [], await self.custom_kpis.count_documents(query)
-        cursor = self.custom_kpis.find(query).sort("_id", ASCENDING).skip(offset).limit(limit)
-        return [d async for d in cursor], await self.custom_kpis.count_documents(query)
-
-    async def delete_custom(self, code: str) -> None:
-        """Delete a custom KPI that has no measurement, and its targets.
-
-        A built-in KPI, or a custom KPI with measurements, is a CONFLICT on ``code``.
-        """
-        if code in domain.CATALOGUE:
-            raise Conflict("code", f"{code} is a built-in catalogue KPI and cannot be deleted")
-        if await self.measurements.count_documents({"kpi_code": code}, limit=1):
-            raise Conflict(
-                "code", f"KPI {code} has measurements; a KPI with data cannot be deleted"
-            )
-        result = await self.custom_kpis.delete_one({"_id": code})
-        if result.deleted_count == 0:
-            raise NotFound("KPI", code, field="code")
-        await self.targets.delete_many({"kpi_code": code})
 
     # --- measurements ------------------------------------------------------------------------
 
@@ -571,116 +453,6 @@ class KpiStore:
         cursor = self.targets.find(query).sort("kpi_code", ASCENDING).skip(offset).limit(limit)
         return [d async for d in cursor], await self.targets.count_documents(query)
 
-    # --- the no-data rule --------------------------------------------------------------------
-
-    async def stale_scopes(self, cutoff: datetime) -> list[Document]:
-        """Scopes whose latest measured period ended before ``cutoff`` (one indexed query)."""
-        cursor = self.activity.find({"last_end_ms": {"$lt": epoch_ms(cutoff)}})
-        return [d async for d in cursor]
-
-    async def enqueue_event(self, ident: str, path: str, payload: Document) -> bool:
-        """Store an event for the dispatcher unless one with this id exists (False then)."""
-        outbox = pending_outbox(ident, now())
-        doc = {"_id": ident, "path": path, "payload": payload, "outbox": outbox}
-        try:
-            await self.outbox_events.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
-
-    # --- the outbox --------------------------------------------------------------------------
-
-    async def due_events(self, source: EventSource, at: datetime, limit: int) -> list[Document]:
-        """Pending events due at ``at``, the longest waiting first (one command)."""
-        query = {"outbox.state": OutboxState.PENDING.value, "outbox.next_attempt_at": {"$lte": at}}
-        collection = self._outbox_collection(source)
-        # Inclusion of whole top-level fields: dotted projections are unreliable on nx-27017.
-        projection = (
-            dict.fromkeys(
-                ("shop_id", "kpi_code", "period_start", "period_end", "current", "outbox"), 1
-            )
-            if source is EventSource.BREACH
-            else {"path": 1, "payload": 1, "outbox": 1}
-        )
-        cursor = collection.find(query, projection)
-        cursor = cursor.sort("outbox.next_attempt_at", ASCENDING).limit(limit)
-        return [d async for d in cursor]
-
-    async def claim(
-        self, source: EventSource, doc: Document, at: datetime, lease: timedelta
-    ) -> Document | None:
-        """Lease a due event to this dispatcher until ``at + lease``; None if another has it.
-
-        The claim is a compare-and-set on the entry's previous claim token: of concurrent
-        dispatchers exactly one wins; a dispatcher that dies leaves the event due again when
-        the lease ends.
-        """
-        outbox = doc["outbox"]
-        claimed = {**outbox, "claim": new_id(), "next_attempt_at": to_bson_time(at + lease)}
-        result = await self._outbox_collection(source).update_one(
-            {
-                "_id": doc["_id"],
-                "outbox.event_id": outbox["event_id"],
-                "outbox.state": OutboxState.PENDING.value,
-                "outbox.claim": outbox["claim"],
-            },
-            {"$set": {"outbox": claimed}},
-        )
-        return claimed if result.modified_count == 1 else None
-
-    async def _settle(
-        self, source: EventSource, doc_id: str, claimed: Document, outbox: Document
-    ) -> bool:
-        result = await self._outbox_collection(source).update_one(
-            {
-                "_id": doc_id,
-                "outbox.event_id": claimed["event_id"],
-                "outbox.claim": claimed["claim"],
-            },
-            {"$set": {"outbox": outbox}},
-        )
-        return result.modified_count == 1
-
-    async def mark_delivered(
-        self, source: EventSource, doc_id: str, claimed: Document, at: datetime
-    ) -> bool:
-        """Record a delivered event (False if the lease was lost meanwhile)."""
-        outbox = {
-            **claimed,
-            "state": OutboxState.DELIVERED.value,
-            "attempts": claimed["attempts"] + 1,
-            "claim": None,
-            "last_error": None,
-            "delivered_at": to_bson_time(at),
-        }
-        return await self._settle(source, doc_id, claimed, outbox)
-
-    async def mark_failed(
-        self, source: EventSource, doc_id: str, claimed: Document, retry_at: datetime, error: str
-    ) -> bool:
-        """Record a failed attempt and when to retry (False if the lease was lost meanwhile)."""
-        outbox = {
-            **claimed,
-            "attempts": claimed["attempts"] + 1,
-            "next_attempt_at": to_bson_time(retry_at),
-            "claim": None,
-            "last_error": error[:500],
-        }
-        return await self._settle(source, doc_id, claimed, outbox)
-
-    async def pending_stats(self, source: EventSource) -> tuple[int, datetime | None]:
-        """How many events are pending and when the oldest was created (two commands)."""
-        query = {"outbox.state": OutboxState.PENDING.value}
-        collection = self._outbox_collection(source)
-        count = await collection.count_documents(query)
-        if count == 0:
-            return 0, None
-        oldest = None
-        with contextlib.suppress(StopAsyncIteration):
-            cursor = collection.find(query, {"outbox": 1}).sort("outbox.created_at", 1).limit(1)
-            oldest = (await anext(cursor))["outbox"]["created_at"]
-        return count, oldest
-
 
 def _revision_under(doc: Mapping[str, Any], key: Idempotency) -> Document | None:
     """The revision of a measurement that was recorded under ``key``, if any."""
@@ -688,23 +460,3 @@ def _revision_under(doc: Mapping[str, Any], key: Idempotency) -> Document | None
         if revision.get("idempotency", {}).get("key") == key.key:
             return dict(revision)
     return None
-
-
-def custom_definition(doc: Mapping[str, Any]) -> domain.KpiDefinition:
-    """Rebuild a stored custom KPI through the domain's validation."""
-    target = doc.get("default_target")
-    return define_custom_kpi(
-        code=doc["_id"],
-        name=doc["name"],
-        level=domain.KpiLevel(doc["level"]),
-        unit=doc["unit"],
-        direction=domain.Direction(doc["direction"]),
-        formula=doc["formula"],
-        input_kinds={name: domain.InputKind(kind) for name, kind in doc["inputs"].items()},
-        default_target=(
-            None
-            if target is None
-            else domain.Target(domain.Comparator(target["comparator"]), target["value"])
-        ),
-        parts=[(p["part"], p["whole"]) for p in doc.get("parts", [])],
-    )

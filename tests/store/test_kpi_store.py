@@ -21,10 +21,11 @@ from pymongo.monitoring import (
 from services.kpi import domain
 from services.kpi.custom_kpis import define_custom_kpi
 from services.kpi.outbox import NoDataMonitor, OutboxDispatcher
+from services.kpi.outbox_store import EventSource
 from services.kpi.platform import HistogramSnapshot, SeriesCounts
 from services.kpi.platform_recorder import PlatformRecorder
 from services.kpi.recording import check_measurement
-from services.kpi.store import MAX_REVISIONS, EventSource, KpiStore
+from services.kpi.store import MAX_REVISIONS, KpiStore
 from services.runtime.auth import Principal, Role
 from services.runtime.caller import Actor
 from services.runtime.embedded import free_port
