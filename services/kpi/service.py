@@ -28,9 +28,8 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 from pydantic import BaseModel
 
-from services.kpi import answers, domain, models, recording
+from services.kpi import answers, domain, models, profit_answers, recording
 from services.kpi.custom_kpis import define_custom_kpi
-from services.kpi.profit_answers import financial_out, indicators, profit_out, what_if_out
 from services.kpi.store import KpiStore
 from services.runtime.auth import Role
 from services.runtime.caller import current_actor, current_principal, require_role
@@ -203,9 +202,9 @@ class KpiUseCases:
         return answers.custom_kpi_out(await self.store.custom_doc(code, field="code"))
 
     @requires(Role.ADMIN)
-    async def create_kpi(self, body: models.CustomKpiCreate) -> models.KpiOut:
+    async def create_kpi(self, kpi: models.CustomKpiCreate) -> models.KpiOut:
         """Define a custom KPI, created by the caller; an existing code is a CONFLICT."""
-        doc = await self.store.create_custom(custom_kpi(body))
+        doc = await self.store.create_custom(custom_kpi(kpi))
         return answers.custom_kpi_out(doc)
 
     @requires(Role.ADMIN)
@@ -218,26 +217,26 @@ class KpiUseCases:
 
     @requires(Role.ANALYST)
     async def record_measurement(
-        self, body: models.MeasurementCreate, idempotency_key: str | None = None
+        self, measurement: models.MeasurementCreate, idempotency_key: str | None = None
     ) -> models.Measurement:
         """Record a measurement (revision 1), or replace one with a reason (a later revision);
         a retried key answers the measurement as stored."""
-        recording.check_scope_writer(body.shop_id, current_principal(), body.reason)
-        key = idempotency_of("recordMeasurement", idempotency_key, body)
-        definition = await self.store.definition(body.kpi_code)
+        recording.check_scope_writer(measurement.shop_id, current_principal(), measurement.reason)
+        key = idempotency_of("recordMeasurement", idempotency_key, measurement)
+        definition = await self.store.definition(measurement.kpi_code)
         try:
-            measurement = recording.check_measurement(
+            checked = recording.check_measurement(
                 definition,
-                body.shop_id,
-                (body.period_start, body.period_end),
-                cast(Mapping[str, domain.InputValue], body.inputs),
-                body.source,
-                replace=body.replace,
-                reason=body.reason,
+                measurement.shop_id,
+                (measurement.period_start, measurement.period_end),
+                cast(Mapping[str, domain.InputValue], measurement.inputs),
+                measurement.source,
+                replace=measurement.replace,
+                reason=measurement.reason,
             )
         except ValidationFailed as error:
             raise renamed(error, _PERIOD_FIELDS) from None
-        doc = await self.store.record(measurement, key=key, actor=current_actor())
+        doc = await self.store.record(checked, key=key, actor=current_actor())
         self.on_recorded()
         return answers.measurement_out(doc)
 
@@ -333,13 +332,13 @@ class KpiUseCases:
 
     @requires(Role.ANALYST)
     async def set_target(
-        self, shop_id: str, kpi_code: str, body: models.TargetPut
+        self, shop_id: str, kpi_code: str, target: models.TargetPut
     ) -> models.TargetOut:
         """Set (create or replace) a scope's target for a KPI, set by the caller."""
         check_scope(shop_id, "shopId")
         await self.store.definition(kpi_code)
-        target = domain.Target(body.comparator, body.value)
-        doc = await self.store.put_target(shop_id, kpi_code, target, target_period(body))
+        wanted = domain.Target(target.comparator, target.value)
+        doc = await self.store.put_target(shop_id, kpi_code, wanted, target_period(target))
         return answers.target_out(doc)
 
     @requires(Role.VIEWER)
@@ -357,21 +356,21 @@ class KpiUseCases:
     # --- the profit model (computations: nothing is stored) --------------------------------
 
     @requires(Role.VIEWER)
-    async def profit(self, body: models.ProfitIndicatorsIn) -> models.ProfitOut:
+    async def profit(self, indicators: models.ProfitIndicatorsIn) -> models.ProfitOut:
         """The profit model of one period."""
-        return profit_out(indicators(body))
+        return profit_answers.profit_out(profit_answers.indicators(indicators))
 
     @requires(Role.VIEWER)
-    async def what_if(self, body: models.WhatIfIn) -> models.WhatIfOut:
+    async def what_if(self, periods: models.WhatIfIn) -> models.WhatIfOut:
         """The change of profit between a baseline and a scenario period, attributed."""
-        return what_if_out(
-            indicators(body.baseline, "baseline"), indicators(body.scenario, "scenario")
-        )
+        baseline = profit_answers.indicators(periods.baseline, "baseline")
+        scenario = profit_answers.indicators(periods.scenario, "scenario")
+        return profit_answers.what_if_out(baseline, scenario)
 
     @requires(Role.VIEWER)
-    async def financial_kpis(self, body: models.FinancialIn) -> models.FinancialOut:
+    async def financial_kpis(self, periods: models.FinancialIn) -> models.FinancialOut:
         """``integration_roi`` and ``payback_period`` from two periods."""
-        return financial_out(body)
+        return profit_answers.financial_out(periods)
 
     # --- shops -----------------------------------------------------------------------------
 
