@@ -42,7 +42,8 @@ from services.kpi import domain
 from services.kpi.custom_kpi_store import CustomKpiStore
 from services.kpi.outbox_store import OutboxState, OutboxStore, event_id, pending_outbox
 from services.kpi.recording import CheckedMeasurement
-from services.runtime.caller import Actor, current_actor
+from services.kpi.target_store import TargetStore, scope_key
+from services.runtime.caller import Actor
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
 from services.runtime.mongo import BATCH_READ_SIZE
@@ -87,11 +88,7 @@ def _first_revision(
     return revision
 
 
-def _latest_key(shop_id: str, kpi_code: str) -> str:
-    return f"{shop_id}:{kpi_code}"
-
-
-class KpiStore(CustomKpiStore, OutboxStore):
+class KpiStore(CustomKpiStore, TargetStore, OutboxStore):
     """Custom KPIs, measurements with their outbox, the latest view, targets, events."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
@@ -286,7 +283,7 @@ class KpiStore(CustomKpiStore, OutboxStore):
             "revision": current["revision"],
             "window": current.get("window"),
         }
-        key = _latest_key(doc["shop_id"], doc["kpi_code"])
+        key = scope_key(doc["shop_id"], doc["kpi_code"])
         fields = {"shop_id": doc["shop_id"], "kpi_code": doc["kpi_code"], **order}
         try:
             await self.latest.insert_one({"_id": key, **fields, "current": snapshot})
@@ -394,64 +391,13 @@ class KpiStore(CustomKpiStore, OutboxStore):
         )
         return [d async for d in cursor]
 
-    # --- the latest view and targets ---------------------------------------------------------
+    # --- the latest view ---------------------------------------------------------------------
 
     async def latest_for(self, shop_ids: Sequence[str]) -> list[Document]:
         """The latest measurement of every KPI of the given scopes (one command: the batch
         holds a whole page of shops, so no ``getMore`` follows the first 101 documents)."""
         cursor = self.latest.find({"shop_id": {"$in": list(shop_ids)}}, batch_size=BATCH_READ_SIZE)
         return [d async for d in cursor]
-
-    async def targets_for(self, shop_ids: Sequence[str]) -> list[Document]:
-        """Every target of the given scopes (one command)."""
-        cursor = self.targets.find({"shop_id": {"$in": list(shop_ids)}}, batch_size=BATCH_READ_SIZE)
-        return [d async for d in cursor]
-
-    async def put_target(
-        self,
-        shop_id: str,
-        kpi_code: str,
-        target: domain.Target,
-        period: tuple[datetime, datetime] | None,
-    ) -> Document:
-        """Set a scope's target for a KPI (creating or replacing it); a deleted shop is
-        NOT_FOUND."""
-        await self.purge.check_not_deleted(shop_id)
-        body: Document = {
-            "comparator": target.comparator.value,
-            "value": target.value,
-            "period_start": None if period is None else to_bson_time(period[0]),
-            "period_end": None if period is None else to_bson_time(period[1]),
-            "set_by": current_actor().document(),
-            "updated_at": now(),
-        }
-        fields = {"shop_id": shop_id, "kpi_code": kpi_code, "target": body}
-        # update_one with upsert, not replace_one: nx-27017's replace upsert ignores the _id.
-        await self.targets.update_one(
-            {"_id": _latest_key(shop_id, kpi_code)}, {"$set": fields}, upsert=True
-        )
-        return {"_id": _latest_key(shop_id, kpi_code), **fields}
-
-    async def get_target(self, shop_id: str, kpi_code: str) -> Document:
-        """A scope's target for a KPI, or NOT_FOUND on ``kpiCode``."""
-        doc = await self.targets.find_one({"_id": _latest_key(shop_id, kpi_code)})
-        if doc is None:
-            raise NotFound("target", f"{shop_id}/{kpi_code}", field="kpiCode")
-        return doc
-
-    async def delete_target(self, shop_id: str, kpi_code: str) -> None:
-        """Delete a scope's target for a KPI, or NOT_FOUND on ``kpiCode``."""
-        result = await self.targets.delete_one({"_id": _latest_key(shop_id, kpi_code)})
-        if result.deleted_count == 0:
-            raise NotFound("target", f"{shop_id}/{kpi_code}", field="kpiCode")
-
-    async def list_targets(
-        self, shop_id: str, limit: int, offset: int
-    ) -> tuple[list[Document], int]:
-        """A page of a scope's targets by KPI code, and how many it has."""
-        query = {"shop_id": shop_id}
-        cursor = self.targets.find(query).sort("kpi_code", ASCENDING).skip(offset).limit(limit)
-        return [d async for d in cursor], await self.targets.count_documents(query)
 
 
 def _revision_under(doc: Mapping[str, Any], key: Idempotency) -> Document | None:
