@@ -220,10 +220,11 @@ class KpiUseCases:
         self, measurement: models.MeasurementCreate, idempotency_key: str | None = None
     ) -> models.Measurement:
         """Record a measurement (revision 1), or replace one with a reason (a later revision);
-        a retried key answers the measurement as stored."""
+        a retried key answers the measurement as stored; a deleted shop is NOT_FOUND."""
         recording.check_scope_writer(measurement.shop_id, current_principal(), measurement.reason)
         key = idempotency_of("recordMeasurement", idempotency_key, measurement)
         definition = await self.store.definition(measurement.kpi_code)
+        await self.store.purge.check_not_deleted(measurement.shop_id)
         try:
             checked = recording.check_measurement(
                 definition,

@@ -160,11 +160,11 @@ class KpiStore(CustomKpiStore, TargetStore, OutboxStore):
         is superseded). The measurement and its event are one document write.
 
         With an idempotency ``key`` the revision keeps it (and a new measurement's id derives
-        from it): a retry answers the measurement as stored and writes nothing more. A
-        deleted shop is NOT_FOUND.
+        from it): a retry answers the measurement as stored and writes nothing more. Whether
+        the shop was deleted is the caller's to check first (``purge.check_not_deleted``: the
+        use case does, before the domain's rules, as the API always answered).
         """
         shop_id, code = measurement.shop_id, measurement.kpi_code
-        await self.purge.check_not_deleted(shop_id)
         start, end = to_bson_time(measurement.period_start), to_bson_time(measurement.period_end)
         at = now()
         revision = _first_revision(measurement, actor, at, key, window)

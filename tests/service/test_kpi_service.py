@@ -234,6 +234,19 @@ async def test_only_the_platform_or_an_admin_with_a_reason_records_into_platform
     assert (recorded.shop_id, recorded.actor.client_id) == ("platform", ADMIN.client_id)
 
 
+async def test_a_deleted_shop_is_not_found_before_any_rule_is_checked(
+    service: KpiUseCases,
+) -> None:
+    await service.record_measurement(sla(90))
+    with calling_as(ADMIN):
+        purged = await service.purge_shop(SHOP)
+    assert purged.deleted["measurements"] == 1
+    with pytest.raises(IntegraError) as gone:
+        await service.record_measurement(sla(120, replace=True))  # a part above its whole
+    assert (gone.value.code, gone.value.field) == (ErrorCode.NOT_FOUND, "shopId")
+    assert (await service.measurements(models.MeasurementListQuery(shop_id=SHOP))).total_count == 0
+
+
 async def test_the_profit_model_is_a_computation_any_viewer_may_ask(
     service: KpiUseCases,
 ) -> None:
