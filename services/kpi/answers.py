@@ -1,7 +1,9 @@
 """The kpi service's answers: stored documents and domain values as the models it serialises.
 
-Pure mappings, shared by the use cases (:mod:`services.kpi.service`); no rule is decided here
-beyond which stored field goes where.
+Pure mappings, shared by the use cases (:mod:`services.kpi.service`): which stored field goes
+where, and in what order a view lists things; the rules applied on the way (the target a value
+is judged against, roll-ups) are the domain's (:mod:`services.kpi.judging`,
+:mod:`services.kpi.rollups`).
 """
 
 from __future__ import annotations
