@@ -29,6 +29,7 @@ from services.kpi.platform import (
 )
 from services.kpi.platform_recorder import PlatformRecorder
 from services.kpi.routes import kpi_routes
+from services.kpi.service import KpiUseCases
 from services.kpi.shops import ShopDirectory
 from services.kpi.store import KpiStore
 from services.runtime.app import MongoComponent, build_app
@@ -36,7 +37,6 @@ from services.runtime.records import Document
 from services.runtime.service_calls import ServiceEndpoint
 from services.runtime.service_tokens import service_principal
 from services.runtime.settings import IntegraSettings
-from services.runtime.shop_purge import purge_route
 
 log = logging.getLogger("integra.kpi")
 
@@ -147,7 +147,7 @@ class KpiService(MongoComponent):
     ) -> None:
         super().__init__(settings)
         self.options = options or KpiOptions.from_settings(KpiSettings())
-        self._store: KpiStore | None = None
+        self._service: KpiUseCases | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.dispatcher = OutboxDispatcher(
             lambda: self.store,
@@ -179,15 +179,22 @@ class KpiService(MongoComponent):
         )
 
     @property
-    def store(self) -> KpiStore:
-        """The service's store (only between start and stop)."""
-        if self._store is None:
+    def service(self) -> KpiUseCases:
+        """The use cases over the service's database (only between start and stop)."""
+        if self._service is None:
             raise RuntimeError("kpi is not started")
-        return self._store
+        return self._service
+
+    @property
+    def store(self) -> KpiStore:
+        """The service's store (only between start and stop): the use cases' and the
+        background work's."""
+        return self.service.store
 
     def on_connect(self, db: AsyncDatabase[Document]) -> None:
-        """Build the store over the service's database."""
-        self._store = KpiStore(db)
+        """Build the store and the use cases over the service's database (a recorded
+        measurement wakes the outbox dispatcher)."""
+        self._service = KpiUseCases(KpiStore(db), self.dispatcher.notify)
 
     async def prepare(self) -> None:
         """Indexes."""
@@ -219,10 +226,7 @@ class KpiService(MongoComponent):
 
     def routes(self) -> list[BaseRoute]:
         """The kpi HTTP API."""
-        return [
-            *kpi_routes(lambda: self.store, self.dispatcher.notify),
-            purge_route(lambda: self.store.purge, "measurements and targets"),
-        ]
+        return kpi_routes(lambda: self.service)
 
 
 def create_app(settings: IntegraSettings | None = None) -> Starlette:

@@ -1,4 +1,8 @@
-"""Integration KPIs (§4): the catalogue, measurements, targets and roll-ups.
+"""Integration KPIs (§4): the vocabulary, the catalogue and a measurement's value.
+
+The rest of the kpi domain builds on this module, each part pure: users' KPIs
+(:mod:`services.kpi.custom_kpis`), the rules of recording (:mod:`services.kpi.recording`),
+targets and status (:mod:`services.kpi.judging`) and roll-ups (:mod:`services.kpi.rollups`).
 
 Pure logic over values: besides the standard library it imports only the shared error model and
 the safe expression language of :mod:`services.kpi.expressions`, in which every formula is
@@ -48,21 +52,16 @@ Decisions where the specification is silent (each is also noted where it is impl
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import TypeAlias, TypeVar
 
 from services.kpi.catalogue_text import CATALOGUE_DESCRIPTIONS
 from services.kpi.expressions import Expression, evaluate, is_input_name, parse
-from services.runtime.auth import Principal, Role
 from services.runtime.comparator import Comparator as Comparator  # part of the domain's vocabulary
-from services.runtime.comparator import within_fraction
-from services.runtime.errors import ErrorCode, IntegraError, NotFound, ValidationFailed
-from services.runtime.wire import PLATFORM_SCOPE
+from services.runtime.errors import NotFound, ValidationFailed
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -134,7 +133,8 @@ class MeasurementSource(StrEnum):
     SYSTEM = "SYSTEM"
 
 
-def _enum_member(enum: type[_E], value: object, field_name: str) -> _E:
+def enum_member(enum: type[_E], value: object, field_name: str) -> _E:
+    """``value`` as a member of ``enum``; anything else is VALIDATION_ERROR naming the field."""
     try:
         return enum(str(value))
     except ValueError:
@@ -142,7 +142,8 @@ def _enum_member(enum: type[_E], value: object, field_name: str) -> _E:
         raise ValidationFailed(field_name, f"{field_name} must be one of {allowed}") from None
 
 
-def _require_finite(field_name: str, value: object) -> float:
+def require_finite(field_name: str, value: object) -> float:
+    """``value`` as a finite float; booleans, text and NaN/infinity are VALIDATION_ERROR."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationFailed(field_name, f"{field_name} must be a number")
     try:
@@ -185,9 +186,9 @@ class Target:
 
     def __post_init__(self) -> None:
         object.__setattr__(
-            self, "comparator", _enum_member(Comparator, self.comparator, "target.comparator")
+            self, "comparator", enum_member(Comparator, self.comparator, "target.comparator")
         )
-        object.__setattr__(self, "value", _require_finite("target.value", self.value))
+        object.__setattr__(self, "value", require_finite("target.value", self.value))
 
 
 @dataclass(frozen=True)
@@ -366,85 +367,6 @@ def catalogue_definition(code: str) -> KpiDefinition:
 
 
 # --------------------------------------------------------------------------------------------
-# Custom KPIs
-# --------------------------------------------------------------------------------------------
-
-CUSTOM_CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{2,63}")
-"""Codes of custom KPIs: ``^[a-z][a-z0-9_]{2,63}$`` (matched in full)."""
-
-MAX_KPI_NAME_LENGTH = 200
-MAX_UNIT_LENGTH = 32
-
-
-def _required_text(field_name: str, value: str, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed(field_name, f"{field_name} is required")
-    text = value.strip()
-    if len(text) > limit:
-        raise ValidationFailed(field_name, f"{field_name} is longer than {limit} characters")
-    return text
-
-
-def define_custom_kpi(
-    code: str,
-    name: str,
-    level: KpiLevel,
-    unit: str,
-    direction: Direction,
-    formula: str,
-    input_kinds: Mapping[str, InputKind],
-    default_target: Target | None = None,
-    parts: Sequence[tuple[str, str]] = (),
-) -> KpiDefinition:
-    """Validate a user's KPI and build its definition.
-
-    The code must match ``^[a-z][a-z0-9_]{2,63}$`` and not be a catalogue code; the formula
-    must parse and use at least one input; its inputs are exactly the names the formula uses,
-    each with a declared kind (``input_kinds``). ``parts`` are optional ``(part, whole)``
-    rules. Custom inputs are summed on roll-up.
-    """
-    if not isinstance(code, str) or CUSTOM_CODE_PATTERN.fullmatch(code) is None:
-        raise ValidationFailed(
-            "code",
-            "code must match ^[a-z][a-z0-9_]{2,63}$ (a lowercase letter, then 2-63 lowercase "
-            "letters, digits or underscores)",
-        )
-    if code in CATALOGUE:
-        raise ValidationFailed("code", f"code {code} is a built-in catalogue KPI")
-    name = _required_text("name", name, MAX_KPI_NAME_LENGTH)
-    unit = _required_text("unit", unit, MAX_UNIT_LENGTH)
-    level = _enum_member(KpiLevel, level, "level")
-    direction = _enum_member(Direction, direction, "direction")
-    expression = parse(formula)
-    if not expression.inputs:
-        raise ValidationFailed("formula", "formula must use at least one input")
-    for input_name in sorted(input_kinds):
-        if input_name not in expression.inputs:
-            raise ValidationFailed(
-                f"inputs.{input_name}", f"input {input_name} is not used by the formula"
-            )
-    specs: list[InputSpec] = []
-    for input_name in sorted(expression.inputs):
-        if input_name not in input_kinds:
-            raise ValidationFailed(
-                f"inputs.{input_name}", f"declare the kind of input {input_name}"
-            )
-        kind = _enum_member(InputKind, input_kinds[input_name], f"inputs.{input_name}")
-        specs.append(InputSpec(input_name, kind))
-    return KpiDefinition(
-        code=code,
-        name=name,
-        level=level,
-        unit=unit,
-        direction=direction,
-        formula=formula,
-        inputs=tuple(specs),
-        default_target=default_target,
-        parts=tuple(PartOf(part, whole) for part, whole in parts),
-    )
-
-
-# --------------------------------------------------------------------------------------------
 # Measurements (§4.2)
 # --------------------------------------------------------------------------------------------
 
@@ -454,7 +376,7 @@ InputValue: TypeAlias = float | int
 
 def _check_kind(name: str, kind: InputKind, value: object) -> float:
     field_name = f"inputs.{name}"
-    number = _require_finite(field_name, value)
+    number = require_finite(field_name, value)
     if kind is InputKind.COUNT:
         if number < 0 or not number.is_integer():
             raise ValidationFailed(field_name, f"{name} is a count: a non-negative integer")
@@ -497,9 +419,10 @@ def _check_parts(definition: KpiDefinition, values: Mapping[str, float]) -> None
             )
 
 
-def _measure(
+def measure(
     definition: KpiDefinition, inputs: Mapping[str, InputValue]
 ) -> tuple[dict[str, float], float]:
+    """A measurement's inputs as checked numbers and its value (see :func:`compute_value`)."""
     values = _normalise_inputs(definition, inputs)
     value = evaluate(definition.expression, values)
     _check_parts(definition, values)
@@ -512,210 +435,4 @@ def compute_value(definition: KpiDefinition, inputs: Mapping[str, InputValue]) -
     Rejects, with field ``inputs.<name>``: unknown and missing inputs, values that break the
     input's kind, a zero denominator, a non-finite result and a part above its whole.
     """
-    return _measure(definition, inputs)[1]
-
-
-def _as_utc(field_name: str, moment: datetime) -> datetime:
-    if not isinstance(moment, datetime):
-        raise ValidationFailed(field_name, f"{field_name} must be a datetime")
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def validate_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """Check a measurement period ``[start, end)`` and return it in aware UTC.
-
-    Naive datetimes are taken as UTC. ``start`` must be strictly before ``end`` (field
-    ``period``).
-    """
-    start_utc = _as_utc("period.start", start)
-    end_utc = _as_utc("period.end", end)
-    if start_utc >= end_utc:
-        raise ValidationFailed(
-            "period", "period start must be before its end (a period is [start, end))"
-        )
-    return start_utc, end_utc
-
-
-# --------------------------------------------------------------------------------------------
-# Targets and status (§4.3)
-# --------------------------------------------------------------------------------------------
-
-AT_RISK_TOLERANCE = 0.05
-"""A missed target is ``AT_RISK`` when missed by at most this fraction of ``|threshold|``."""
-
-
-def target_status(value: float | None, target: Target) -> TargetStatus:
-    """The status of the latest value against a target.
-
-    ``NO_DATA`` without a value; ``MET`` when the comparison holds; ``AT_RISK`` when it does not
-    but the value is within 5 % of ``|threshold|`` of the threshold (inclusive, edge within
-    1e-9: 0.525 against ``LTE 0.5`` is ``AT_RISK``); else ``MISSED``. The comparator alone says
-    which side is wrong, so direction is not needed.
-    """
-    if value is None:
-        return TargetStatus.NO_DATA
-    number = _require_finite("value", value)
-    if target.comparator.holds(number, target.value):
-        return TargetStatus.MET
-    if within_fraction(number, target.value, AT_RISK_TOLERANCE):
-        return TargetStatus.AT_RISK
-    return TargetStatus.MISSED
-
-
-def kpi_fulfilment(actual: float, target_value: float, direction: Direction) -> float:
-    """Fulfilment of a target in percent: ``actual / target × 100``, or ``target / actual ×
-    100`` for a ``DOWN`` KPI (lower is better, so beating the target gives more than 100).
-
-    0 against a target of 0 is 100 (met exactly); any other zero denominator is rejected with
-    the field ``target`` (``UP``/``NONE``) or ``actual`` (``DOWN``).
-    """
-    actual_number = _require_finite("actual", actual)
-    target_number = _require_finite("target", target_value)
-    if actual_number == 0 and target_number == 0:
-        return 100.0
-    if direction is Direction.DOWN:
-        if actual_number == 0:
-            raise ValidationFailed(
-                "actual",
-                "fulfilment of a DOWN KPI is target / actual; denominator actual is zero",
-            )
-        result = target_number / actual_number * 100
-    else:
-        if target_number == 0:
-            raise ValidationFailed(
-                "target", "fulfilment is actual / target; denominator target is zero"
-            )
-        result = actual_number / target_number * 100
-    if not math.isfinite(result):
-        raise ValidationFailed("actual", "fulfilment is not a finite number (overflow)")
-    return result
-
-
-# --------------------------------------------------------------------------------------------
-# Roll-ups (§4.2)
-# --------------------------------------------------------------------------------------------
-
-MeasuredPeriod: TypeAlias = tuple[datetime, datetime, Mapping[str, InputValue]]
-"""A measurement as roll-ups see it: period start, period end, raw inputs."""
-
-
-def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
-    index = year * 12 + (month - 1) + months
-    return index // 12, index % 12 + 1
-
-
-def period_bucket(start: datetime, grain: Grain) -> tuple[datetime, datetime]:
-    """The calendar bucket ``[bucket_start, bucket_end)`` in UTC containing ``start``.
-
-    Weeks are ISO weeks (Monday 00:00 UTC); months and quarters start on their first day.
-    ``RECORDED`` has no calendar bucket and is rejected (field ``grain``).
-    """
-    moment = _as_utc("period.start", start)
-    if grain is Grain.WEEK:
-        monday = moment.date() - timedelta(days=moment.weekday())
-        bucket_start = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
-        return bucket_start, bucket_start + timedelta(days=7)
-    if grain is Grain.MONTH:
-        first_month, months = moment.month, 1
-    elif grain is Grain.QUARTER:
-        first_month, months = (moment.month - 1) // 3 * 3 + 1, 3
-    else:
-        raise ValidationFailed("grain", f"grain {grain} has no calendar bucket")
-    end_year, end_month = _add_months(moment.year, first_month, months)
-    return (
-        datetime(moment.year, first_month, 1, tzinfo=UTC),
-        datetime(end_year, end_month, 1, tzinfo=UTC),
-    )
-
-
-@dataclass(frozen=True)
-class RollupPoint:
-    """One point of a series: a bucket, its combined inputs and the value recomputed from them."""
-
-    start: datetime
-    end: datetime
-    inputs: Mapping[str, float]
-    value: float
-    count: int
-
-
-@dataclass
-class _Bucket:
-    start: datetime
-    end: datetime
-    members: list[tuple[datetime, datetime, int, dict[str, float]]]
-
-
-def _combine(definition: KpiDefinition, bucket: _Bucket) -> dict[str, float]:
-    # The latest period wins; between equal periods, the one given last.
-    latest = max(bucket.members, key=lambda member: member[:3])[3]
-    combined: dict[str, float] = {}
-    for spec in definition.inputs:
-        if spec.aggregation is Aggregation.SUM:
-            combined[spec.name] = math.fsum(member[3][spec.name] for member in bucket.members)
-        elif spec.aggregation is Aggregation.LATEST:
-            combined[spec.name] = latest[spec.name]
-        else:
-            distinct = {member[3][spec.name] for member in bucket.members}
-            if len(distinct) > 1:
-                raise ValidationFailed(
-                    f"inputs.{spec.name}",
-                    f"{spec.name} differs between measurements of the bucket starting "
-                    f"{bucket.start.isoformat()}; values with different {spec.name} cannot "
-                    "be rolled up together",
-                )
-            combined[spec.name] = latest[spec.name]
-    return combined
-
-
-def rollup(
-    definition: KpiDefinition, measurements: Iterable[MeasuredPeriod], grain: Grain
-) -> list[RollupPoint]:
-    """Roll measurements up to ``grain`` and recompute each bucket's value from its inputs.
-
-    Every measurement is validated first (errors name ``measurements[i].<field>``). Inputs are
-    combined per their :class:`Aggregation` — never by averaging values. At ``RECORDED`` grain
-    each distinct period is its own bucket. Points are ordered by bucket start.
-    """
-    buckets: dict[tuple[datetime, datetime], _Bucket] = {}
-    for index, (start, end, inputs) in enumerate(measurements):
-        try:
-            start_utc, end_utc = validate_period(start, end)
-            values, _ = _measure(definition, inputs)
-        except ValidationFailed as error:
-            raise ValidationFailed(f"measurements[{index}].{error.field}", error.message) from None
-        recorded = grain is Grain.RECORDED
-        key = (start_utc, end_utc) if recorded else period_bucket(start_utc, grain)
-        bucket = buckets.setdefault(key, _Bucket(key[0], key[1], []))
-        bucket.members.append((start_utc, end_utc, index, values))
-    points: list[RollupPoint] = []
-    for key in sorted(buckets):
-        bucket = buckets[key]
-        combined = _combine(definition, bucket)
-        value = evaluate(definition.expression, combined)
-        points.append(
-            RollupPoint(
-                start=bucket.start,
-                end=bucket.end,
-                inputs=MappingProxyType(combined),
-                value=value,
-                count=len(bucket.members),
-            )
-        )
-    return points
-
-
-def check_scope_writer(scope: str, principal: Principal, reason: str | None) -> None:
-    """Who may record into ``scope`` (domain.md §4.6): anyone with the role for a shop; into
-    ``platform`` only the platform itself (a service principal) and an ADMIN giving a reason."""
-    if scope != PLATFORM_SCOPE or principal.kind == "service":
-        return
-    if principal.role is Role.ADMIN and reason:
-        return
-    raise IntegraError(
-        ErrorCode.FORBIDDEN,
-        "only the platform itself, or an ADMIN giving a reason, records into the platform scope",
-        "shopId",
-    )
+    return measure(definition, inputs)[1]

@@ -39,8 +39,9 @@ import httpx
 from prometheus_client import Counter, Gauge
 
 from services.kpi import models
+from services.kpi.outbox_store import EventSource
 from services.kpi.shops import KnownShop, ShopDirectory, never_measured
-from services.kpi.store import EventSource, KpiStore
+from services.kpi.store import KpiStore
 from services.runtime.app import stop_if_cancelled
 from services.runtime.delivery import (
     DeliveryOptions,

@@ -11,7 +11,7 @@ from typing import Final
 
 from prometheus_client import Counter
 
-from services.kpi import domain
+from services.kpi import domain, recording
 from services.kpi.platform import (
     HistogramSnapshot,
     MetricsReader,
@@ -112,15 +112,12 @@ class PlatformRecorder:
             window = window_summary(
                 definition, [d["current"]["inputs"] for d in earlier] + [dict(inputs)]
             )
+            period = (from_epoch_ms(start_ms), from_epoch_ms(at_ms))
+            measurement = recording.check_measurement(
+                definition, PLATFORM_SCOPE, period, inputs, domain.MeasurementSource.SYSTEM
+            )
             doc = await store.record(
-                definition,
-                PLATFORM_SCOPE,
-                from_epoch_ms(start_ms),
-                from_epoch_ms(at_ms),
-                inputs,
-                domain.MeasurementSource.SYSTEM,
-                actor=PLATFORM_ACTOR,
-                window={"period_start": window_start, **window},
+                measurement, actor=PLATFORM_ACTOR, window={"period_start": window_start, **window}
             )
         except Conflict:
             RECORDINGS.labels(code, "duplicate").inc()

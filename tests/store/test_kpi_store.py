@@ -19,10 +19,13 @@ from pymongo.monitoring import (
 )
 
 from services.kpi import domain
+from services.kpi.custom_kpis import define_custom_kpi
 from services.kpi.outbox import NoDataMonitor, OutboxDispatcher
+from services.kpi.outbox_store import EventSource
 from services.kpi.platform import HistogramSnapshot, SeriesCounts
 from services.kpi.platform_recorder import PlatformRecorder
-from services.kpi.store import MAX_REVISIONS, EventSource, KpiStore
+from services.kpi.recording import check_measurement
+from services.kpi.store import MAX_REVISIONS, KpiStore
 from services.runtime.auth import Principal, Role
 from services.runtime.caller import Actor
 from services.runtime.embedded import free_port
@@ -90,9 +93,26 @@ async def record_sla(
     **kwargs: Any,
 ) -> dict[str, Any]:
     inputs = {"within_sla": within, "total": total}
-    return await store.record(
-        SLA, shop, start, start + timedelta(days=days), inputs, MANUAL, actor=ACTOR, **kwargs
+    return await record(store, SLA, shop, (start, start + timedelta(days=days)), inputs, **kwargs)
+
+
+async def record(
+    store: KpiStore,
+    definition: domain.KpiDefinition,
+    shop: str,
+    period: tuple[datetime, datetime],
+    inputs: Mapping[str, domain.InputValue],
+    source: domain.MeasurementSource = MANUAL,
+    *,
+    replace: bool = False,
+    reason: str | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Store a measurement as the use cases do: checked by the domain first."""
+    checked = check_measurement(
+        definition, shop, period, inputs, source, replace=replace, reason=reason
     )
+    return await store.record(checked, actor=ACTOR, **kwargs)
 
 
 # --- measurements ------------------------------------------------------------------------------
@@ -309,14 +329,13 @@ async def test_no_data_events_are_enqueued_once_per_scope_and_silence(store: Kpi
     await record_sla(store, 9, 10, start=check - timedelta(days=45))
     await record_sla(store, 9, 10, start=check - timedelta(days=45), shop=OTHER)
     await record_sla(store, 9, 10, start=check - timedelta(days=10), shop=OTHER, days=1)
-    await store.record(
+    await record(
+        store,
         domain.CATALOGUE["security_level"],
         "platform",
-        check - timedelta(days=40),
-        check - timedelta(days=39),
+        (check - timedelta(days=40), check - timedelta(days=39)),
         {"vulnerabilities": 0, "incidents": 0},
         SYSTEM,
-        actor=ACTOR,
     )
     monitor = NoDataMonitor(lambda: store)
     first = await monitor.check_once(check)
@@ -341,7 +360,7 @@ async def test_no_data_events_are_enqueued_once_per_scope_and_silence(store: Kpi
 
 
 def conversion_per_visit() -> domain.KpiDefinition:
-    return domain.define_custom_kpi(
+    return define_custom_kpi(
         code="orders_per_visit",
         name="orders per visit",
         level=domain.KpiLevel.CUSTOMER,
@@ -368,7 +387,7 @@ async def test_custom_kpis_round_trip_and_cannot_be_deleted_with_data(store: Kpi
     assert missing.value.field == "kpiCode"
 
     await store.put_target(SHOP, "orders_per_visit", domain.Target(domain.Comparator.GTE, 1), None)
-    await store.record(loaded, SHOP, JAN, day(1), {"orders": 1, "visits": 10}, MANUAL, actor=ACTOR)
+    await record(store, loaded, SHOP, (JAN, day(1)), {"orders": 1, "visits": 10})
     with pytest.raises(Conflict):
         await store.delete_custom("orders_per_visit")
     with pytest.raises(Conflict):

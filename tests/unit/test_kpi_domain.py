@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from services.kpi.custom_kpis import define_custom_kpi
 from services.kpi.domain import (
-    AT_RISK_TOLERANCE,
     CATALOGUE,
     Aggregation,
     Comparator,
@@ -19,21 +19,17 @@ from services.kpi.domain import (
     InputSpec,
     KpiDefinition,
     KpiLevel,
-    MeasuredPeriod,
     MeasurementSource,
     PartOf,
     Target,
     TargetStatus,
     catalogue_definition,
     compute_value,
-    define_custom_kpi,
-    kpi_fulfilment,
-    period_bucket,
-    rollup,
-    target_status,
-    validate_period,
 )
 from services.kpi.expressions import BinaryOp, Name, Node, Number
+from services.kpi.judging import AT_RISK_TOLERANCE, kpi_fulfilment, target_status
+from services.kpi.recording import validate_period
+from services.kpi.rollups import MeasuredPeriod, period_bucket, rollup
 from services.runtime.errors import ErrorCode, NotFound, ValidationFailed
 
 # ------------------------------------------------------------------------------------------

@@ -13,14 +13,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.kpi.domain import (
-    CATALOGUE,
-    Grain,
-    MeasuredPeriod,
-    compute_value,
-    period_bucket,
-    rollup,
-)
+from services.kpi.domain import CATALOGUE, Grain, compute_value
+from services.kpi.rollups import MeasuredPeriod, period_bucket, rollup
 
 FAST = settings(max_examples=100, deadline=None)
 GRAINS = list(Grain)

@@ -12,7 +12,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.kpi.domain import AT_RISK_TOLERANCE, Comparator, Target, TargetStatus, target_status
+from services.kpi.domain import Comparator, Target, TargetStatus
+from services.kpi.judging import AT_RISK_TOLERANCE, target_status
 
 FAST = settings(max_examples=300, deadline=None)
 
