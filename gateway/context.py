@@ -10,11 +10,13 @@ from strawberry.types import Info as StrawberryInfo
 
 from gateway.clients import ServiceClient
 from gateway.kpi_client import HttpKpiClient, KpiClient
+from gateway.kpi_in_process import InProcessKpiClient
 from gateway.loaders import KpiLoaders, RiskLoaders, ScoringLoaders
 from gateway.risk_client import HttpRiskClient, RiskClient
 from gateway.risk_in_process import InProcessRiskClient
 from gateway.scoring_client import HttpScoringClient, ScoringClient
 from gateway.scoring_in_process import InProcessScoringClient
+from services.kpi.service import KpiUseCases
 from services.risk.service import RiskService
 from services.scoring.service import ScoringService
 
@@ -26,6 +28,7 @@ class LocalServices:
 
     scoring: Callable[[], ScoringService] | None = None
     risk: Callable[[], RiskService] | None = None
+    kpi: Callable[[], KpiUseCases] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,13 @@ class ServiceClients:
         risk: RiskClient = (
             InProcessRiskClient(local.risk) if local.risk else HttpRiskClient(transports["risk"])
         )
+        kpi: KpiClient = (
+            InProcessKpiClient(local.kpi) if local.kpi else HttpKpiClient(transports["kpi"])
+        )
         return cls(
             scoring=scoring,
             risk=risk,
-            kpi=HttpKpiClient(transports["kpi"]),
+            kpi=kpi,
             transports=transports,
         )
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel
 from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
@@ -34,6 +34,7 @@ from gateway.security.principal import current_caller
 from services.runtime.caller import calling_as
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.metrics import SERVICE_CALL_DURATION, SERVICE_CALLS
+from services.runtime.use_cases import Operation
 from services.runtime.wire import parse
 
 log = logging.getLogger("integra.gateway.in_process")
@@ -60,12 +61,12 @@ def answer_of(kind: type[M], answer: object) -> M:
 
 class InProcessCalls:
     """Calls one service's use cases in this process, as :class:`gateway.clients.ServiceClient`
-    calls its routes. ``routes`` maps a use case's name to its HTTP route template (the
-    metrics label)."""
+    calls its routes. ``operations`` is the service's route table: the route template of a
+    use case's first route is its calls' metrics label."""
 
-    def __init__(self, name: str, routes: Mapping[str, str]) -> None:
+    def __init__(self, name: str, operations: Sequence[Operation[Any]]) -> None:
         self.name = name
-        self._routes = dict(routes)
+        self._routes = {op.uses: op.path for op in reversed(operations)}
 
     async def __call__(
         self, use_case: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs

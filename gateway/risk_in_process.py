@@ -11,9 +11,6 @@ from services.risk.domain import StageCode
 from services.risk.routes import OPERATIONS
 from services.risk.service import RiskService
 
-ROUTES = {op.uses: op.path for op in reversed(OPERATIONS)}
-"""The HTTP route template of each use case (its first route), the calls' metrics label."""
-
 
 class InProcessRiskClient:
     """The risk service's operations as direct calls of :class:`RiskService` (``service()``
@@ -21,7 +18,7 @@ class InProcessRiskClient:
 
     def __init__(self, service: Callable[[], RiskService]) -> None:
         self._service = service
-        self._call = InProcessCalls("risk", ROUTES)
+        self._call = InProcessCalls("risk", OPERATIONS)
 
     async def catalogue(self) -> models.Catalogue:
         """See :meth:`RiskClient.catalogue`."""

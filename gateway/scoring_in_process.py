@@ -11,9 +11,6 @@ from services.scoring import models
 from services.scoring.routes import OPERATIONS
 from services.scoring.service import ScoringService
 
-ROUTES = {op.uses: op.path for op in reversed(OPERATIONS)}
-"""The HTTP route template of each use case (its first route), the calls' metrics label."""
-
 
 class InProcessScoringClient:
     """The scoring service's operations as direct calls of :class:`ScoringService`
@@ -21,7 +18,7 @@ class InProcessScoringClient:
 
     def __init__(self, service: Callable[[], ScoringService]) -> None:
         self._service = service
-        self._call = InProcessCalls("scoring", ROUTES)
+        self._call = InProcessCalls("scoring", OPERATIONS)
 
     async def shops(self, query: models.ShopListQuery) -> ShopPage:
         """See :meth:`ScoringClient.shops`."""

@@ -70,7 +70,9 @@ def create_stack_app(settings: IntegraSettings) -> Starlette:
         risk.name: risk_transport,
         kpi.name: kpi_transport,
     }
-    local = LocalServices(scoring=lambda: scoring.service, risk=lambda: risk.service)
+    local = LocalServices(
+        scoring=lambda: scoring.service, risk=lambda: risk.service, kpi=lambda: kpi.service
+    )
     gateway = Gateway(settings, transports, local)
     gateway_app = build_app(gateway, settings, manage_lifecycle=False)
     components: list[Component] = [*services, gateway]

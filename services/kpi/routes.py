@@ -8,8 +8,7 @@ enforces (:data:`services.kpi.service.ROLES`); the ``Idempotency-Key`` header is
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,13 +16,11 @@ from starlette.routing import BaseRoute
 
 from services.kpi import models
 from services.kpi.service import ROLES, KpiUseCases
-from services.runtime import idempotency
+from services.runtime import idempotency, use_cases
 from services.runtime.http import json_response, path_id, path_scope, query_model, read_model
-from services.runtime.openapi import IDEMPOTENCY_KEY, ApiRoute
+from services.runtime.openapi import IDEMPOTENCY_KEY
 from services.runtime.shop_purge import ShopPurged
 from services.runtime.wire import Page, RecordId, ScopeId
-
-Handler = Callable[[KpiUseCases, Request], Awaitable[Response]]
 
 
 def _code(request: Request, name: str = "code") -> str:
@@ -125,26 +122,7 @@ async def forget_shop(service: KpiUseCases, request: Request) -> Response:
 # --- the route table ------------------------------------------------------------------------
 
 
-class Operation:
-    """One route: path, handler, method, the use case it calls (its role) and its contract."""
-
-    def __init__(
-        self, path: str, handler: Handler, method: str, uses: str | None = None, **contract: Any
-    ) -> None:
-        self.path, self.handler, self.method = path, handler, method
-        self.uses = uses or handler.__name__
-        self.contract = contract
-
-    def route(self, service: Callable[[], KpiUseCases]) -> ApiRoute:
-        """The Starlette route of this operation over the use cases ``service()`` answers."""
-        handler = self.handler
-
-        async def endpoint(request: Request) -> Response:
-            return await handler(service(), request)
-
-        endpoint.__name__ = handler.__name__
-        role = ROLES[self.uses]
-        return ApiRoute(self.path, endpoint, self.method, role=role, **self.contract)
+Operation = use_cases.Operation[KpiUseCases]
 
 
 target_path = {"shop_id": ScopeId, "kpi_code": str}
@@ -323,4 +301,4 @@ OPERATIONS: list[Operation] = [
 
 def kpi_routes(service: Callable[[], KpiUseCases]) -> list[BaseRoute]:
     """The kpi service's routes over the use cases that ``service()`` answers."""
-    return [operation.route(service) for operation in OPERATIONS]
+    return [operation.route(service, ROLES) for operation in OPERATIONS]

@@ -21,10 +21,9 @@ background work, not callers: they keep using the store directly.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import cast
 
 from pydantic import BaseModel
 
@@ -32,41 +31,24 @@ from services.kpi import answers, domain, models, profit_answers, recording
 from services.kpi.custom_kpis import define_custom_kpi
 from services.kpi.store import KpiStore
 from services.runtime.auth import Role
-from services.runtime.caller import current_actor, current_principal, require_role
+from services.runtime.caller import current_actor, current_principal
 from services.runtime.errors import IntegraError, ValidationFailed
 from services.runtime.idempotency import Idempotency, check_key, request_hash
 from services.runtime.records import Document
 from services.runtime.shop_purge import ShopPurged
+from services.runtime.use_cases import RoleTable
 from services.runtime.wire import Page, check_id, check_scope, parse
-
-P = ParamSpec("P")
-R = TypeVar("R")
-UseCase = Callable[P, Coroutine[Any, Any, R]]
 
 MAX_SERIES_MEASUREMENTS = 10_000
 """The most measurements one series request rolls up (narrow the range for more)."""
 
 _PERIOD_FIELDS = {"period.start": "periodStart", "period.end": "periodEnd", "period": "periodEnd"}
 
-ROLES: dict[str, Role] = {}
+USE_CASES = RoleTable()
+ROLES = USE_CASES.roles
 """The role each use case needs, by method name (filled by :func:`requires`)."""
-
-
-# to be shared with risk's (services/runtime) on merge: risk's own fills risk's ROLES table.
-def requires(role: Role) -> Callable[[UseCase[P, R]], UseCase[P, R]]:
-    """A use case that answers FORBIDDEN unless the caller's role includes ``role``."""
-
-    def decorate(method: UseCase[P, R]) -> UseCase[P, R]:
-        ROLES[method.__name__] = role
-
-        @functools.wraps(method)
-        async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-            require_role(role)
-            return await method(*args, **kwargs)
-
-        return guarded
-
-    return decorate
+requires = USE_CASES.requires
+"""A use case that answers FORBIDDEN unless the caller's role includes the given one."""
 
 
 def renamed(error: ValidationFailed, names: Mapping[str, str]) -> IntegraError:

@@ -9,9 +9,13 @@ from typing import TypeVar
 
 import pytest
 
+from services.kpi.app import KpiOptions
+from services.kpi.app import KpiService as KpiComponent
+from services.kpi.service import KpiUseCases
 from services.risk.app import RiskService as RiskComponent
 from services.risk.service import RiskService
 from services.runtime.app import MongoComponent
+from services.runtime.embedded import free_port
 from services.runtime.settings import IntegraSettings
 from services.scoring.app import ScoringService as ScoringComponent
 from services.scoring.service import ScoringService
@@ -41,4 +45,17 @@ async def risk_service(settings: IntegraSettings) -> AsyncIterator[RiskService]:
 async def scoring_service(settings: IntegraSettings) -> AsyncIterator[ScoringService]:
     """The scoring use cases over a fresh database."""
     async with started(ScoringComponent(settings)) as component:
+        yield component.service
+
+
+@pytest.fixture
+async def kpi_service(settings: IntegraSettings) -> AsyncIterator[KpiUseCases]:
+    """The kpi use cases over a fresh database, without the platform recorder; its events go
+    to a port nobody listens on."""
+    component = KpiComponent(
+        settings,
+        risk_base_url=f"http://127.0.0.1:{free_port()}",
+        options=KpiOptions(record_platform=False),
+    )
+    async with started(component):
         yield component.service

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from services.kpi import models
-from services.kpi.app import KpiOptions
-from services.kpi.app import KpiService as KpiComponent
 from services.kpi.domain import TargetStatus
 from services.kpi.service import ROLES, KpiUseCases
 from services.runtime.auth import Principal, Role
 from services.runtime.caller import calling_as
-from services.runtime.embedded import free_port
 from services.runtime.errors import ErrorCode, IntegraError
-from services.runtime.settings import IntegraSettings
 
 SHOP = "c" * 24
 ANALYST = Principal("jwt:kpi-service-test", "kpi-service-test", Role.ANALYST, "jwt")
@@ -32,20 +28,9 @@ ADMIN = Principal("jwt:kpi-service-admin", "kpi-service-admin", Role.ADMIN, "jwt
 
 
 @pytest.fixture
-async def service(settings: IntegraSettings) -> AsyncIterator[KpiUseCases]:
-    """The kpi use cases over a fresh database (the component built as ``integra up`` does,
-    without the platform recorder; its events go to a port nobody listens on)."""
-    component = KpiComponent(
-        settings,
-        risk_base_url=f"http://127.0.0.1:{free_port()}",
-        options=KpiOptions(record_platform=False),
-    )
-    await component.start()
-    assert component.prepared.is_set()
-    try:
-        yield component.service
-    finally:
-        await component.stop()
+def service(kpi_service: KpiUseCases) -> KpiUseCases:
+    """The kpi use cases over a fresh database (tests/service/conftest.py)."""
+    return kpi_service
 
 
 @pytest.fixture(autouse=True)
