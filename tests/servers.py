@@ -62,7 +62,7 @@ class SecantusDB:
             "--config", str(config),
             "--host", self.host, "--port", str(self.port),
             "--storage-path", str(self.data_dir / "wiredtiger"),
-            "--cache-size", "256M",
+            "--cache-size", "1G",  # at 256M a full suite once left WiredTiger spinning in an insert
             "--log-level", "WARNING",
         ]  # fmt: skip
         with self._log_file.open("ab") as log:
