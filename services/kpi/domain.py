@@ -59,7 +59,9 @@ from types import MappingProxyType
 from typing import TypeAlias, TypeVar
 
 from services.kpi.catalogue_text import CATALOGUE_DESCRIPTIONS
-from services.kpi.expressions import Expression, evaluate, is_input_name, parse
+from services.kpi.expressions.evaluator import evaluate
+from services.kpi.expressions.parser import parse
+from services.kpi.expressions.syntax import Expression, is_input_name
 from services.runtime.comparator import Comparator as Comparator  # part of the domain's vocabulary
 from services.runtime.errors import NotFound, ValidationFailed
 

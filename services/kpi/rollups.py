@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import TypeAlias
 
 from services.kpi.domain import Aggregation, Grain, InputValue, KpiDefinition, measure
-from services.kpi.expressions import evaluate
+from services.kpi.expressions.evaluator import evaluate
 from services.kpi.recording import as_utc, validate_period
 from services.runtime.errors import ValidationFailed
 

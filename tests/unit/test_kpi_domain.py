@@ -26,7 +26,7 @@ from services.kpi.domain import (
     catalogue_definition,
     compute_value,
 )
-from services.kpi.expressions import BinaryOp, Name, Node, Number
+from services.kpi.expressions.syntax import BinaryOp, Name, Node, Number
 from services.kpi.judging import AT_RISK_TOLERANCE, kpi_fulfilment, target_status
 from services.kpi.recording import validate_period
 from services.kpi.rollups import MeasuredPeriod, period_bucket, rollup
