@@ -38,7 +38,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.kpi import domain
+from services.kpi import measuring
 from services.kpi.custom_kpi_store import CustomKpiStore
 from services.kpi.outbox_store import OutboxState, OutboxStore, event_id, pending_outbox
 from services.kpi.recording import CheckedMeasurement
@@ -57,7 +57,7 @@ _REPLACE_ATTEMPTS = 5
 _MAX_SAFE_INT = 2**53
 
 
-def _storable(value: domain.InputValue) -> domain.InputValue:
+def _storable(value: measuring.InputValue) -> measuring.InputValue:
     """An input as BSON can hold it: ints beyond 2**53 become floats (validated values only)."""
     if isinstance(value, int) and abs(value) > _MAX_SAFE_INT:
         return float(value)
