@@ -20,7 +20,7 @@ from services.kpi.domain import (
     Target,
     enum_member,
 )
-from services.kpi.expressions import parse
+from services.kpi.expressions.parser import parse
 from services.runtime.errors import ValidationFailed
 
 CUSTOM_CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{2,63}")

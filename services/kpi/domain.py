@@ -1,8 +1,9 @@
-"""Integration KPIs (§4): the vocabulary, the catalogue and a measurement's value.
+"""Integration KPIs (§4): the vocabulary and the catalogue.
 
-The rest of the kpi domain builds on this module, each part pure: users' KPIs
-(:mod:`services.kpi.custom_kpis`), the rules of recording (:mod:`services.kpi.recording`),
-targets and status (:mod:`services.kpi.judging`) and roll-ups (:mod:`services.kpi.rollups`).
+The rest of the kpi domain builds on this module, each part pure: a measurement's value
+(:mod:`services.kpi.measuring`), users' KPIs (:mod:`services.kpi.custom_kpis`), the rules of
+recording (:mod:`services.kpi.recording`), targets and status (:mod:`services.kpi.judging`) and
+roll-ups (:mod:`services.kpi.rollups`).
 
 Pure logic over values: besides the standard library it imports only the shared error model and
 the safe expression language of :mod:`services.kpi.expressions`, in which every formula is
@@ -23,8 +24,8 @@ Decisions where the specification is silent (each is also noted where it is impl
 - **Customer satisfaction scale.** ``customer_satisfaction`` takes a third input ``scale_max``
   (the top of the survey's scale, > 0) that the formula does not use but the value is stored
   with; it bounds ``score_sum`` and must be the same for every measurement rolled up together.
-- **Order of checks** in :func:`compute_value`: unknown inputs, missing inputs, kinds, then the
-  formula (zero denominators, overflow), then parts against wholes.
+- **Order of checks** in :func:`services.kpi.measuring.compute_value`: unknown inputs, missing
+  inputs, kinds, then the formula (zero denominators, overflow), then parts against wholes.
 - **Targets.** Comparators are those of monitoring rules (``LT``, ``LTE``, ``GT``, ``GTE``); an
   exact target such as "0 incidents" is ``LTE 0`` (float equality would be fragile). ``AT_RISK``
   means *missed* by at most 5 % of ``|threshold|`` (inclusive). For a threshold of 0 the band
@@ -56,10 +57,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TypeAlias, TypeVar
+from typing import TypeVar
 
 from services.kpi.catalogue_text import CATALOGUE_DESCRIPTIONS
-from services.kpi.expressions import Expression, evaluate, is_input_name, parse
+from services.kpi.expressions.parser import parse
+from services.kpi.expressions.syntax import Expression, is_input_name
 from services.runtime.comparator import Comparator as Comparator  # part of the domain's vocabulary
 from services.runtime.errors import NotFound, ValidationFailed
 
@@ -364,75 +366,3 @@ def catalogue_definition(code: str) -> KpiDefinition:
         return CATALOGUE[code]
     except KeyError:
         raise NotFound("KPI", code, field="code") from None
-
-
-# --------------------------------------------------------------------------------------------
-# Measurements (§4.2)
-# --------------------------------------------------------------------------------------------
-
-InputValue: TypeAlias = float | int
-"""A raw input value as a measurement carries it."""
-
-
-def _check_kind(name: str, kind: InputKind, value: object) -> float:
-    field_name = f"inputs.{name}"
-    number = require_finite(field_name, value)
-    if kind is InputKind.COUNT:
-        if number < 0 or not number.is_integer():
-            raise ValidationFailed(field_name, f"{name} is a count: a non-negative integer")
-    elif kind in (InputKind.DURATION, InputKind.NON_NEGATIVE_AMOUNT):
-        if number < 0:
-            raise ValidationFailed(field_name, f"{name} may not be negative")
-    elif kind is InputKind.POSITIVE_AMOUNT and number <= 0:
-        raise ValidationFailed(field_name, f"{name} must be positive")
-    return number
-
-
-def _normalise_inputs(
-    definition: KpiDefinition, inputs: Mapping[str, InputValue]
-) -> dict[str, float]:
-    declared = definition.input_names
-    for name in sorted(str(key) for key in inputs):
-        if name not in declared:
-            raise ValidationFailed(
-                f"inputs.{name}",
-                f"unknown input {name} for KPI {definition.code}; expected {', '.join(declared)}",
-            )
-    values: dict[str, float] = {}
-    for spec in definition.inputs:
-        if spec.name not in inputs:
-            raise ValidationFailed(
-                f"inputs.{spec.name}", f"input {spec.name} is required by KPI {definition.code}"
-            )
-        values[spec.name] = _check_kind(spec.name, spec.kind, inputs[spec.name])
-    return values
-
-
-def _check_parts(definition: KpiDefinition, values: Mapping[str, float]) -> None:
-    for part, whole in definition._wholes:
-        limit = evaluate(whole, values)
-        if values[part] > limit:
-            raise ValidationFailed(
-                f"inputs.{part}",
-                f"{part} ({values[part]:g}) may not exceed {whole} ({limit:g}): "
-                "a part may not exceed its whole",
-            )
-
-
-def measure(
-    definition: KpiDefinition, inputs: Mapping[str, InputValue]
-) -> tuple[dict[str, float], float]:
-    """A measurement's inputs as checked numbers and its value (see :func:`compute_value`)."""
-    values = _normalise_inputs(definition, inputs)
-    value = evaluate(definition.expression, values)
-    _check_parts(definition, values)
-    return values, value
-
-
-def compute_value(definition: KpiDefinition, inputs: Mapping[str, InputValue]) -> float:
-    """Validate a measurement's raw inputs and compute the KPI's value from its formula.
-
-    Rejects, with field ``inputs.<name>``: unknown and missing inputs, values that break the
-    input's kind, a zero denominator, a non-finite result and a part above its whole.
-    """
-    return measure(definition, inputs)[1]

@@ -26,7 +26,7 @@ Decisions where the specification is silent:
   compliance is never overstated. A threshold below the smallest bound is rejected when the
   recorder is built.
 - **No traffic.** A period with no request records nothing: every formula's denominator would
-  be zero (``domain.compute_value`` rejects it). The no-data rule then notices a platform that
+  be zero (``measuring.compute_value`` rejects it). The no-data rule then notices a platform that
   has seen no traffic for 30 days.
 - **Periods and windows.** Ticks fall on a grid of ``interval`` seconds since the epoch and
   the tick at ``t`` records the period ``[t - interval, t)``, the increase between the
@@ -59,7 +59,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from services.kpi import domain
+from services.kpi import domain, measuring
 from services.runtime.metrics import REGISTRY
 
 log = logging.getLogger("integra.kpi.platform")
@@ -152,7 +152,7 @@ class PlatformWindow:
     within_sla: int
     sla_bound: float
 
-    def inputs(self) -> dict[str, dict[str, domain.InputValue]]:
+    def inputs(self) -> dict[str, dict[str, measuring.InputValue]]:
         """The inputs of each platform KPI, by KPI code."""
         return {
             "system_response_time": {
@@ -205,7 +205,7 @@ def platform_window(
 
 
 def window_summary(
-    definition: domain.KpiDefinition, periods: Sequence[Mapping[str, domain.InputValue]]
+    definition: domain.KpiDefinition, periods: Sequence[Mapping[str, measuring.InputValue]]
 ) -> dict[str, Any]:
     """The inputs of consecutive periods summed (every platform input is a SUM) and the KPI's
     value over the sums: what the platform's status over a window judges."""
@@ -215,7 +215,7 @@ def window_summary(
         else math.fsum(float(p[spec.name]) for p in periods)
         for spec in definition.inputs
     }
-    return {"inputs": inputs, "value": domain.compute_value(definition, inputs)}
+    return {"inputs": inputs, "value": measuring.compute_value(definition, inputs)}
 
 
 # --- readers ----------------------------------------------------------------------------------

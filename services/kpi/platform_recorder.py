@@ -11,7 +11,7 @@ from typing import Final
 
 from prometheus_client import Counter
 
-from services.kpi import domain, recording
+from services.kpi import domain, measuring, recording
 from services.kpi.platform import (
     HistogramSnapshot,
     MetricsReader,
@@ -99,7 +99,7 @@ class PlatformRecorder:
         return recorded
 
     async def _record(
-        self, code: str, inputs: Mapping[str, domain.InputValue], start_ms: int, at_ms: int
+        self, code: str, inputs: Mapping[str, measuring.InputValue], start_ms: int, at_ms: int
     ) -> Document | None:
         """Record one KPI's period with its window; ``None`` on a duplicate or a failure."""
         definition = domain.CATALOGUE[code]

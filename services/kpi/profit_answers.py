@@ -5,7 +5,7 @@ Computations only: nothing is stored, so the use cases call these directly.
 
 from __future__ import annotations
 
-from services.kpi import domain, models, profit
+from services.kpi import domain, measuring, models, profit
 from services.runtime.errors import ValidationFailed
 
 # --- the profit model -----------------------------------------------------------------------
@@ -63,7 +63,7 @@ def what_if_out(
 
 
 def _kpi_value(code: str, inputs: dict[str, float]) -> models.KpiValue:
-    value = domain.compute_value(domain.CATALOGUE[code], inputs)
+    value = measuring.compute_value(domain.CATALOGUE[code], inputs)
     return models.KpiValue(kpi_code=code, inputs=inputs, value=value)
 
 

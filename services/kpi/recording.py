@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.kpi.domain import InputValue, KpiDefinition, MeasurementSource, compute_value
+from services.kpi.domain import KpiDefinition, MeasurementSource
+from services.kpi.measuring import InputValue, compute_value
 from services.runtime.auth import Principal, Role
 from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
 from services.runtime.wire import PLATFORM_SCOPE

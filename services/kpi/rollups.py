@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import TypeAlias
 
-from services.kpi.domain import Aggregation, Grain, InputValue, KpiDefinition, measure
-from services.kpi.expressions import evaluate
+from services.kpi.domain import Aggregation, Grain, KpiDefinition
+from services.kpi.expressions.evaluator import evaluate
+from services.kpi.measuring import InputValue, measure
 from services.kpi.recording import as_utc, validate_period
 from services.runtime.errors import ValidationFailed
 

@@ -27,7 +27,7 @@ from typing import cast
 
 from pydantic import BaseModel
 
-from services.kpi import answers, domain, models, profit_answers, recording
+from services.kpi import answers, domain, measuring, models, profit_answers, recording
 from services.kpi.custom_kpis import define_custom_kpi
 from services.kpi.store import KpiStore
 from services.runtime.auth import Role
@@ -212,7 +212,7 @@ class KpiUseCases:
                 definition,
                 measurement.shop_id,
                 (measurement.period_start, measurement.period_end),
-                cast(Mapping[str, domain.InputValue], measurement.inputs),
+                cast(Mapping[str, measuring.InputValue], measurement.inputs),
                 measurement.source,
                 replace=measurement.replace,
                 reason=measurement.reason,

@@ -1,5 +1,7 @@
 """KpiStore: the kpi service's MongoDB store, with its catalogue part
-(:mod:`services.kpi.custom_kpi_store`) and its outbox part (:mod:`services.kpi.outbox_store`).
+(:mod:`services.kpi.custom_kpi_store`), its targets part (:mod:`services.kpi.target_store`), its
+outbox part (:mod:`services.kpi.outbox_store`) and its reads of measurements
+(:mod:`services.kpi.measurement_reads`).
 
 Collections of the ``<prefix>_kpi`` database:
 
@@ -29,7 +31,7 @@ the ``latest`` guard uses integer milliseconds rather than dates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -38,15 +40,15 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.kpi import domain
+from services.kpi import measuring
 from services.kpi.custom_kpi_store import CustomKpiStore
+from services.kpi.measurement_reads import MeasurementReads
 from services.kpi.outbox_store import OutboxState, OutboxStore, event_id, pending_outbox
 from services.kpi.recording import CheckedMeasurement
 from services.kpi.target_store import TargetStore, scope_key
 from services.runtime.caller import Actor
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
-from services.runtime.mongo import BATCH_READ_SIZE
 from services.runtime.records import Document, epoch_ms, new_id, now, to_bson_time
 from services.runtime.shop_purge import ShopPurge
 
@@ -57,7 +59,7 @@ _REPLACE_ATTEMPTS = 5
 _MAX_SAFE_INT = 2**53
 
 
-def _storable(value: domain.InputValue) -> domain.InputValue:
+def _storable(value: measuring.InputValue) -> measuring.InputValue:
     """An input as BSON can hold it: ints beyond 2**53 become floats (validated values only)."""
     if isinstance(value, int) and abs(value) > _MAX_SAFE_INT:
         return float(value)
@@ -88,7 +90,7 @@ def _first_revision(
     return revision
 
 
-class KpiStore(CustomKpiStore, TargetStore, OutboxStore):
+class KpiStore(CustomKpiStore, TargetStore, OutboxStore, MeasurementReads):
     """Custom KPIs, measurements with their outbox, the latest view, targets, events."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
@@ -300,104 +302,6 @@ class KpiStore(CustomKpiStore, TargetStore, OutboxStore):
         await self.activity.update_one(
             {"_id": doc["shop_id"]}, {"$max": {"last_end_ms": end_ms}}, upsert=True
         )
-
-    async def get_measurement(self, measurement_id: str) -> Document:
-        """The measurement with this id, or NOT_FOUND."""
-        doc = await self.measurements.find_one({"_id": measurement_id})
-        if doc is None:
-            raise NotFound("measurement", measurement_id)
-        return doc
-
-    async def measurements_by_ids(self, ids: Sequence[str]) -> list[Document]:
-        """The measurements among ``ids`` that exist, in the order of ``ids`` (one command)."""
-        found = {d["_id"]: d async for d in self.measurements.find({"_id": {"$in": list(ids)}})}
-        return [found[i] for i in ids if i in found]
-
-    @staticmethod
-    def _period_query(
-        shop_id: str | None,
-        kpi_code: str | None,
-        start_from: datetime | None,
-        start_to: datetime | None,
-    ) -> Document:
-        query: Document = {}
-        if shop_id is not None:
-            query["shop_id"] = shop_id
-        if kpi_code is not None:
-            query["kpi_code"] = kpi_code
-        bounds: Document = {}
-        if start_from is not None:
-            bounds["$gte"] = to_bson_time(start_from)
-        if start_to is not None:
-            bounds["$lt"] = to_bson_time(start_to)
-        if bounds:
-            query["period_start"] = bounds
-        return query
-
-    async def list_measurements(
-        self,
-        shop_id: str | None,
-        kpi_code: str | None,
-        start_from: datetime | None,
-        start_to: datetime | None,
-        limit: int,
-        offset: int,
-    ) -> tuple[list[Document], int]:
-        """A page of measurements (newest period first) and how many match."""
-        query = self._period_query(shop_id, kpi_code, start_from, start_to)
-        cursor = (
-            self.measurements.find(query)
-            .sort([("period_start", DESCENDING), ("_id", DESCENDING)])
-            .skip(offset)
-            .limit(limit)
-        )
-        return [d async for d in cursor], await self.measurements.count_documents(query)
-
-    async def series_measurements(
-        self,
-        shop_id: str,
-        kpi_code: str,
-        start_from: datetime | None,
-        start_to: datetime | None,
-        cap: int,
-    ) -> list[Document]:
-        """Up to ``cap + 1`` measurements of a scope's KPI by period start (one command)."""
-        query = self._period_query(shop_id, kpi_code, start_from, start_to)
-        projection = {"period_start": 1, "period_end": 1, "current": 1}
-        cursor = (
-            self.measurements.find(query, projection)
-            .sort([("period_start", ASCENDING), ("period_end", ASCENDING)])
-            .limit(cap + 1)
-        )
-        return [d async for d in cursor]
-
-    async def series_measurements_for(
-        self,
-        shop_ids: Sequence[str],
-        kpi_code: str,
-        start_from: datetime | None,
-        start_to: datetime | None,
-        cap: int,
-    ) -> list[Document]:
-        """Up to ``cap + 1`` measurements of a KPI for several scopes, by scope and period
-        start (one query, whatever the number of scopes)."""
-        query = self._period_query(None, kpi_code, start_from, start_to)
-        query["shop_id"] = {"$in": list(shop_ids)}
-        projection = {"shop_id": 1, "period_start": 1, "period_end": 1, "current": 1}
-        cursor = (
-            self.measurements.find(query, projection)
-            .sort([("shop_id", ASCENDING), ("period_start", ASCENDING), ("period_end", ASCENDING)])
-            .limit(cap + 1)
-        )
-        return [d async for d in cursor]
-
-    # --- the latest view ---------------------------------------------------------------------
-
-    async def latest_for(self, shop_ids: Sequence[str]) -> list[Document]:
-        """The latest measurement of every KPI of the given scopes (one command: the batch
-        holds a whole page of shops, so no ``getMore`` follows the first 101 documents)."""
-        cursor = self.latest.find({"shop_id": {"$in": list(shop_ids)}}, batch_size=BATCH_READ_SIZE)
-        return [d async for d in cursor]
 
 
 def _revision_under(doc: Mapping[str, Any], key: Idempotency) -> Document | None:

@@ -18,7 +18,7 @@ from pymongo.monitoring import (
     CommandSucceededEvent,
 )
 
-from services.kpi import domain
+from services.kpi import domain, measuring
 from services.kpi.custom_kpis import define_custom_kpi
 from services.kpi.outbox import NoDataMonitor, OutboxDispatcher
 from services.kpi.outbox_store import EventSource
@@ -101,7 +101,7 @@ async def record(
     definition: domain.KpiDefinition,
     shop: str,
     period: tuple[datetime, datetime],
-    inputs: Mapping[str, domain.InputValue],
+    inputs: Mapping[str, measuring.InputValue],
     source: domain.MeasurementSource = MANUAL,
     *,
     replace: bool = False,

@@ -24,10 +24,10 @@ from services.kpi.domain import (
     Target,
     TargetStatus,
     catalogue_definition,
-    compute_value,
 )
-from services.kpi.expressions import BinaryOp, Name, Node, Number
+from services.kpi.expressions.syntax import BinaryOp, Name, Node, Number
 from services.kpi.judging import AT_RISK_TOLERANCE, kpi_fulfilment, target_status
+from services.kpi.measuring import compute_value
 from services.kpi.recording import validate_period
 from services.kpi.rollups import MeasuredPeriod, period_bucket, rollup
 from services.runtime.errors import ErrorCode, NotFound, ValidationFailed

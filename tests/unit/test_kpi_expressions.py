@@ -8,10 +8,9 @@ import random
 
 import pytest
 
-from services.kpi.expressions import (
-    MAX_DEPTH,
-    MAX_SOURCE_LENGTH,
-    MAX_TOKENS,
+from services.kpi.expressions.evaluator import evaluate
+from services.kpi.expressions.parser import MAX_DEPTH, MAX_SOURCE_LENGTH, MAX_TOKENS, parse
+from services.kpi.expressions.syntax import (
     BinaryOp,
     Expression,
     Name,
@@ -19,9 +18,7 @@ from services.kpi.expressions import (
     Node,
     Number,
     Operator,
-    evaluate,
     is_input_name,
-    parse,
     to_source,
 )
 from services.runtime.errors import ErrorCode, ValidationFailed

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
-from services.kpi import domain
+from services.kpi import domain, measuring
 from services.kpi.app import KpiOptions, KpiSettings
 from services.kpi.platform import (
     HistogramSnapshot,
@@ -65,7 +65,9 @@ def test_inputs_over_a_window_by_hand() -> None:
         "sla_compliance": {"within_sla": 19, "total": 25},
         "process_errors": {"errors": 3, "operations": 25},
     }
-    values = {code: domain.compute_value(domain.CATALOGUE[code], v) for code, v in inputs.items()}
+    values = {
+        code: measuring.compute_value(domain.CATALOGUE[code], v) for code, v in inputs.items()
+    }
     assert values["system_response_time"] == pytest.approx(0.252)
     assert values["sla_compliance"] == pytest.approx(76.0)
     assert values["process_errors"] == pytest.approx(120.0)

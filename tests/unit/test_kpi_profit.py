@@ -7,7 +7,8 @@ from dataclasses import fields, replace
 
 import pytest
 
-from services.kpi.domain import CATALOGUE, compute_value
+from services.kpi.domain import CATALOGUE
+from services.kpi.measuring import compute_value
 from services.kpi.profit import (
     INDICATOR_CODES,
     ProfitIndicators,

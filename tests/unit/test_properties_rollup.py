@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.kpi.domain import CATALOGUE, Grain, compute_value
+from services.kpi.domain import CATALOGUE, Grain
+from services.kpi.measuring import compute_value
 from services.kpi.rollups import MeasuredPeriod, period_bucket, rollup
 
 FAST = settings(max_examples=100, deadline=None)
