@@ -32,12 +32,13 @@ from services.kpi.custom_kpis import define_custom_kpi
 from services.kpi.store import KpiStore
 from services.runtime.auth import Role
 from services.runtime.caller import current_actor, current_principal
-from services.runtime.errors import IntegraError, ValidationFailed
+from services.runtime.errors import ValidationFailed
 from services.runtime.idempotency import Idempotency, check_key, request_hash
 from services.runtime.records import Document
 from services.runtime.shop_purge import ShopPurged
 from services.runtime.use_cases import RoleTable
 from services.runtime.wire import Page, check_id, check_scope, parse
+from services.runtime.wire_errors import wire_fields
 
 MAX_SERIES_MEASUREMENTS = 10_000
 """The most measurements one series request rolls up (narrow the range for more)."""
@@ -49,12 +50,6 @@ ROLES = USE_CASES.roles
 """The role each use case needs, by method name (filled by :func:`requires`)."""
 requires = USE_CASES.requires
 """A use case that answers FORBIDDEN unless the caller's role includes the given one."""
-
-
-def renamed(error: ValidationFailed, names: Mapping[str, str]) -> IntegraError:
-    """``error`` with its (domain) field translated to the request's name."""
-    name = error.field or ""
-    return ValidationFailed(names.get(name, name), error.message)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -96,20 +91,16 @@ def target_period(body: models.TargetPut) -> tuple[datetime, datetime] | None:
         )
     if body.period_start is None or body.period_end is None:
         return None
-    try:
+    with wire_fields(_PERIOD_FIELDS):
         return recording.validate_period(body.period_start, body.period_end)
-    except ValidationFailed as error:
-        raise renamed(error, _PERIOD_FIELDS) from None
 
 
 def custom_kpi(body: models.CustomKpiCreate) -> domain.KpiDefinition:
     """The domain's definition of a requested custom KPI (its rules name the request's fields)."""
     target = None
     if body.default_target is not None:
-        try:
+        with wire_fields({"target.value": "defaultTarget.value"}):
             target = domain.Target(body.default_target.comparator, body.default_target.value)
-        except ValidationFailed as error:
-            raise renamed(error, {"target.value": "defaultTarget.value"}) from None
     return define_custom_kpi(
         code=body.code,
         name=body.name,
@@ -207,7 +198,7 @@ class KpiUseCases:
         key = idempotency_of("recordMeasurement", idempotency_key, measurement)
         definition = await self.store.definition(measurement.kpi_code)
         await self.store.purge.check_not_deleted(measurement.shop_id)
-        try:
+        with wire_fields(_PERIOD_FIELDS):
             checked = recording.check_measurement(
                 definition,
                 measurement.shop_id,
@@ -217,8 +208,6 @@ class KpiUseCases:
                 replace=measurement.replace,
                 reason=measurement.reason,
             )
-        except ValidationFailed as error:
-            raise renamed(error, _PERIOD_FIELDS) from None
         doc = await self.store.record(checked, key=key, actor=current_actor())
         self.on_recorded()
         return answers.measurement_out(doc)

@@ -28,10 +28,10 @@ from services.risk.documents import (
 )
 from services.risk.escalation import EscalationItem
 from services.risk.models import HistoryAction
-from services.risk.wire_errors import wire_fields
 from services.runtime.errors import Conflict, ErrorCode, IntegraError, ValidationFailed
 from services.runtime.idempotency import Idempotency
 from services.runtime.records import Document, new_id
+from services.runtime.wire_errors import wire_fields
 
 # --- risks as the domain changes them (pure) ------------------------------------------------
 

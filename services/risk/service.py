@@ -33,7 +33,6 @@ from services.risk.escalation import EscalationItem
 from services.risk.kpi_codes import KpiCodes
 from services.risk.models import EscalationSource
 from services.risk.store import Escalated, RiskStore
-from services.risk.wire_errors import wire_field, wire_fields
 from services.runtime.auth import Role
 from services.runtime.errors import ErrorCode, IntegraError, ValidationFailed
 from services.runtime.idempotency import idempotency_of
@@ -43,6 +42,7 @@ from services.runtime.records import new_id, now
 from services.runtime.shop_purge import ShopPurged
 from services.runtime.use_cases import RoleTable
 from services.runtime.wire import Page, check_id, check_scope
+from services.runtime.wire_errors import wire_field, wire_fields
 
 USE_CASES = RoleTable()
 ROLES = USE_CASES.roles
