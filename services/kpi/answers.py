@@ -194,12 +194,14 @@ def latest_view(
     ``NO_DATA`` against a target) — catalogue order first, then custom KPIs by code."""
     latest = {(d["shop_id"], d["kpi_code"]): d for d in latest_docs}
     targets = {(d["shop_id"], d["kpi_code"]): d for d in target_docs}
+    held: dict[str, set[str]] = {}  # per scope, the KPIs it has data for: one pass over all
+    for shop_id, code in (*latest, *targets):
+        if code in definitions:
+            held.setdefault(shop_id, set()).add(code)
+    named = None if kpi_codes is None else {k for k in kpi_codes if k in definitions}
     items: list[models.ShopLatest] = []
     for shop_id in dict.fromkeys(shop_ids):
-        if kpi_codes is None:
-            codes = {k for s, k in (*latest, *targets) if s == shop_id and k in definitions}
-        else:
-            codes = {k for k in kpi_codes if k in definitions}
+        codes = held.get(shop_id, set()) if named is None else named
         ordered = sorted(codes, key=lambda c: (_CATALOGUE_ORDER.get(c, len(_CATALOGUE_ORDER)), c))
         kpis = [
             latest_kpi(definitions[code], latest.get((shop_id, code)), targets.get((shop_id, code)))
