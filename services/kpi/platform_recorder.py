@@ -135,7 +135,7 @@ class PlatformRecorder:
         next_ms: int | None = None
         while True:
             current = now()
-            next_ms = self.next_grid_time(next_ms, epoch_ms(current))
+            next_ms = self.next_tick(next_ms, epoch_ms(current))
             at = from_epoch_ms(next_ms)
             await asyncio.sleep(max((at - current) / timedelta(seconds=1), 0.0))
             try:
@@ -143,6 +143,19 @@ class PlatformRecorder:
             except Exception:
                 stop_if_cancelled()
                 log.warning("platform KPI tick failed", exc_info=True)
+
+    def next_tick(self, previous_ms: int | None, now_ms: int) -> int:
+        """The grid time of the next tick (:meth:`next_grid_time`). When the recorder starts
+        again after a stall, the newest snapshot stands for the grid time before it, so the
+        period that ends there counts every request since that snapshot: a recorder whose
+        ticks stay slower than its interval still records, and no request goes uncounted (the
+        platform KPIs are ratios over the requests a period counts)."""
+        next_ms = self.next_grid_time(previous_ms, now_ms)
+        resumed = previous_ms is not None and next_ms != previous_ms + self._interval_ms
+        if resumed and self._snapshots:
+            newest = self._snapshots[max(self._snapshots)]
+            self._snapshots = {next_ms - self._interval_ms: newest}
+        return next_ms
 
     def next_grid_time(self, previous_ms: int | None, now_ms: int) -> int:
         """The grid time of the next tick: the one after ``previous_ms``, even when it has passed.

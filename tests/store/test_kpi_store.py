@@ -30,7 +30,7 @@ from services.runtime.auth import Principal, Role
 from services.runtime.caller import Actor
 from services.runtime.embedded import free_port
 from services.runtime.errors import Conflict, NotFound, ValidationFailed
-from services.runtime.records import epoch_ms, now
+from services.runtime.records import epoch_ms, from_epoch_ms, now
 from services.runtime.settings import IntegraSettings
 
 SHOP = "a" * 24
@@ -475,6 +475,30 @@ async def test_platform_kpis_are_recorded_as_system_measurements(store: KpiStore
     # No traffic in the next window: nothing is recorded (zero denominators).
     assert await recorder.tick(t0 + timedelta(minutes=2)) == []
     assert await store.measurements.count_documents({"shop_id": "platform"}) == 3
+
+
+async def test_after_a_stall_the_next_period_counts_the_requests_since_the_last_snapshot(
+    store: KpiStore,
+) -> None:
+    recorder = PlatformRecorder(
+        lambda: store,
+        Snapshots([snapshot({"200": (100, 10.0, 95)}), snapshot({"200": (190, 19.0, 180)})]),
+        0.5,
+        interval=60,
+        window=60,
+    )
+    t0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+    assert await recorder.tick(t0) == []
+    # The loop wakes 10½ minutes late (a stalled host): it starts again on the coming grid time.
+    resumed = recorder.next_tick(epoch_ms(t0), epoch_ms(t0 + timedelta(minutes=10, seconds=30)))
+    assert from_epoch_ms(resumed) == t0 + timedelta(minutes=11)
+    docs = await recorder.tick(from_epoch_ms(resumed))
+    sla = {d["kpi_code"]: d for d in docs}["sla_compliance"]
+    assert sla["current"]["inputs"] == {"within_sla": 85, "total": 90}  # every request since
+    assert (sla["period_start"], sla["period_end"]) == (
+        t0 + timedelta(minutes=10),
+        t0 + timedelta(minutes=11),
+    )
 
 
 async def test_a_second_replica_records_the_same_period_once(store: KpiStore) -> None:
