@@ -10,9 +10,9 @@ guarantees holds here too:
 - **Authentication**: the use case runs as the GraphQL caller (the gateway itself, reading
   only, outside a request), the principal a signed token would carry; the use cases enforce
   their roles against it, as their HTTP routes do.
-- **Errors**: a service error is raised as is; a database that cannot be reached is
-  DATABASE_UNAVAILABLE and anything else INTERNAL_ERROR (logged), as the service's error
-  boundary answers over HTTP.
+- **Errors**: mapped by the service's own error boundary
+  (:func:`services.runtime.http.as_integra_error`): a service error as is, a database that
+  cannot be reached DATABASE_UNAVAILABLE, anything else INTERNAL_ERROR (logged).
 - **Metrics**: the same ``gateway_service_calls_total`` and call duration, labelled with the
   route template the use case serves over HTTP (outcome ``http_4xx`` for a 4xx error), and
   the same per-operation call count.
@@ -20,29 +20,24 @@ guarantees holds here too:
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel
-from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
 
 from gateway.clients import GATEWAY_PRINCIPAL
 from gateway.operation_calls import count_service_call
 from gateway.security.principal import current_caller
 from services.runtime.caller import calling_as
-from services.runtime.errors import ErrorCode, IntegraError
+from services.runtime.http import as_integra_error
 from services.runtime.metrics import SERVICE_CALL_DURATION, SERVICE_CALLS
 from services.runtime.use_cases import Operation
 from services.runtime.wire import parse
 
-log = logging.getLogger("integra.gateway.in_process")
-
 P = ParamSpec("P")
 R = TypeVar("R")
 M = TypeVar("M", bound=BaseModel)
-_DATABASE_DOWN = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
 
 
 def revalidated(model: M) -> M:
@@ -81,19 +76,12 @@ class InProcessCalls:
                 answer = await use_case(*args, **kwargs)
             outcome = "success"
             return answer
-        except IntegraError as error:
+        except Exception as exc:
+            error = as_integra_error(exc, f"{self.name} {route} (in process)")
             outcome = f"http_{error.status // 100}xx"
-            raise
-        except _DATABASE_DOWN as exc:
-            outcome = "http_5xx"
-            log.warning("database unavailable in %s %s: %s", self.name, route, exc)
-            raise IntegraError(
-                ErrorCode.DATABASE_UNAVAILABLE, "the database is unavailable; retry later"
-            ) from None
-        except Exception:
-            outcome = "http_5xx"
-            log.exception("unhandled error in %s %s", self.name, route)
-            raise IntegraError(ErrorCode.INTERNAL_ERROR, "internal error") from None
+            if error is exc:
+                raise
+            raise error from None
         finally:
             SERVICE_CALLS.labels(self.name, route, outcome).inc()
             SERVICE_CALL_DURATION.labels(self.name, route).observe(time.perf_counter() - started)

@@ -1,10 +1,10 @@
 """The whole stack in one process: every service and the gateway behind one port.
 
-The gateway calls the use cases of the services with a service layer directly (its in-process
-typed clients: same validation, caller and metrics, no HTTP or JSON), and the others through
-the same HTTP contract as in deployment, over an in-process ASGI transport with the same signed
-per-call tokens; the services also call each other over those transports. Each service's API
-is also served under its own prefix, where it needs a credential like everywhere.
+The gateway calls every service's use cases directly (its in-process typed clients: same
+validation, caller and metrics, no HTTP or JSON). The services call each other through the
+same HTTP contracts as in deployment, over in-process ASGI transports with the same signed
+per-call tokens. Each service's API is also served under its own prefix, where it needs a
+credential like everywhere.
 """
 
 from __future__ import annotations

@@ -78,6 +78,21 @@ def path_scope(request: Request, name: str, field: str | None = None) -> str:
     return check_scope(str(request.path_params[name]), field or name)
 
 
+def as_integra_error(exc: Exception, where: str) -> IntegraError:
+    """The error a caller of a service sees for ``exc``, whichever adapter it came through:
+    an :class:`IntegraError` as it is; a database that cannot be reached DATABASE_UNAVAILABLE;
+    anything else logged (``where`` names the operation) and INTERNAL_ERROR, never its text."""
+    if isinstance(exc, IntegraError):
+        return exc
+    if isinstance(exc, _DATABASE_DOWN):
+        log.warning("database unavailable on %s: %s", where, exc)
+        return IntegraError(
+            ErrorCode.DATABASE_UNAVAILABLE, "the database is unavailable; retry later"
+        )
+    log.exception("unhandled error on %s", where)
+    return IntegraError(ErrorCode.INTERNAL_ERROR, "internal error")
+
+
 class ErrorBoundary:
     """Turns every exception into a JSON error with a stable code; never a stack trace.
 
@@ -107,7 +122,8 @@ class ErrorBoundary:
         except Exception as exc:
             if started:
                 raise
-            response = error_response(self._as_integra_error(exc, scope))
+            where = f"{scope['method']} {scope['path']}"
+            response = error_response(as_integra_error(exc, where))
             await response(scope, receive, send)
 
     def _check_declared_length(self, scope: Scope) -> None:
@@ -135,15 +151,3 @@ class ErrorBoundary:
             f"request body exceeds the limit of {self.max_body_bytes} bytes",
             "body",
         )
-
-    @staticmethod
-    def _as_integra_error(exc: Exception, scope: Scope) -> IntegraError:
-        if isinstance(exc, IntegraError):
-            return exc
-        if isinstance(exc, _DATABASE_DOWN):
-            log.warning("database unavailable on %s %s: %s", scope["method"], scope["path"], exc)
-            return IntegraError(
-                ErrorCode.DATABASE_UNAVAILABLE, "the database is unavailable; retry later"
-            )
-        log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-        return IntegraError(ErrorCode.INTERNAL_ERROR, "internal error")

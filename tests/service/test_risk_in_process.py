@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.in_process import InProcessCalls
 from gateway.risk_in_process import InProcessRiskClient
 from gateway.security.principal import RequestSecurity, serving
+from services.risk.routes import OPERATIONS
 from services.risk.service import RiskService
 from services.runtime.auth import Principal, Role
 from services.runtime.errors import ErrorCode, IntegraError
-from services.runtime.metrics import REGISTRY
+from tests.service.conftest import gateway_calls
 from tests.service.test_risk_service import new_risk
 
 ANALYST = Principal("jwt:in-process", "in-process analyst", Role.ANALYST, "jwt")
@@ -22,15 +24,10 @@ def client(risk_service: RiskService) -> InProcessRiskClient:
     return InProcessRiskClient(lambda: risk_service)
 
 
-def calls(route: str, outcome: str) -> float:
-    labels = {"service": "risk", "route": route, "outcome": outcome}
-    return REGISTRY.get_sample_value("gateway_service_calls_total", labels) or 0.0
-
-
 async def test_the_graphql_caller_is_the_actor_and_the_call_is_counted_under_its_route(
     client: InProcessRiskClient,
 ) -> None:
-    before = calls("/risks", "success")
+    before = gateway_calls("risk", "/risks", "success")
     with serving(RequestSecurity(ANALYST, None)):
         risk = await client.create_risk(new_risk(), idempotency_key=None)
         [listed] = await client.risks_by_id([risk.id])
@@ -38,18 +35,19 @@ async def test_the_graphql_caller_is_the_actor_and_the_call_is_counted_under_its
     assert {(h.actor.client_id, h.actor.name) for h in risk.history} == {
         ("jwt:in-process", "in-process analyst")
     }
-    assert calls("/risks", "success") - before == 2  # the create and the batch: both on /risks
+    # the create and the batch: both on /risks
+    assert gateway_calls("risk", "/risks", "success") - before == 2
 
 
 async def test_outside_a_request_the_gateway_reads_but_cannot_write(
     client: InProcessRiskClient,
 ) -> None:
     assert len((await client.catalogue()).groups) == 5
-    before = calls("/risks", "http_4xx")
+    before = gateway_calls("risk", "/risks", "http_4xx")
     with pytest.raises(IntegraError) as refused:
         await client.create_risk(new_risk(), idempotency_key=None)
     assert refused.value.code is ErrorCode.FORBIDDEN
-    assert calls("/risks", "http_4xx") - before == 1
+    assert gateway_calls("risk", "/risks", "http_4xx") - before == 1
 
 
 async def test_a_query_built_unchecked_is_validated_as_over_http(
@@ -62,3 +60,17 @@ async def test_a_query_built_unchecked_is_validated_as_over_http(
     with pytest.raises(IntegraError) as missing:
         await client.rule("no_such_rule")
     assert missing.value.code is ErrorCode.NOT_FOUND
+
+
+async def test_an_unexpected_failure_is_an_internal_error_without_its_text() -> None:
+    async def list_risks() -> None:  # a use case that fails in a way no rule names
+        raise RuntimeError("password=hunter2")
+
+    call = InProcessCalls("risk", OPERATIONS)
+    before = gateway_calls("risk", "/risks", "http_5xx")
+    with pytest.raises(IntegraError) as failed:
+        await call(list_risks)
+    assert (failed.value.code, failed.value.message) == (ErrorCode.INTERNAL_ERROR, "internal error")
+    assert failed.value.__cause__ is None
+    assert failed.value.__suppress_context__  # the original text is not chained either
+    assert gateway_calls("risk", "/risks", "http_5xx") - before == 1
