@@ -16,11 +16,18 @@ from services.risk.app import RiskService as RiskComponent
 from services.risk.service import RiskService
 from services.runtime.app import MongoComponent
 from services.runtime.embedded import free_port
+from services.runtime.metrics import REGISTRY
 from services.runtime.settings import IntegraSettings
 from services.scoring.app import ScoringService as ScoringComponent
 from services.scoring.service import ScoringService
 
 C = TypeVar("C", bound=MongoComponent)
+
+
+def gateway_calls(service: str, route: str, outcome: str) -> float:
+    """How many calls the gateway has counted to ``service`` under ``route`` and ``outcome``."""
+    labels = {"service": service, "route": route, "outcome": outcome}
+    return REGISTRY.get_sample_value("gateway_service_calls_total", labels) or 0.0
 
 
 @asynccontextmanager

@@ -10,7 +10,7 @@ from gateway.kpi_in_process import InProcessKpiClient
 from gateway.security.principal import RequestSecurity, serving
 from services.kpi.service import KpiUseCases
 from services.runtime.errors import ErrorCode, IntegraError
-from services.runtime.metrics import REGISTRY
+from tests.service.conftest import gateway_calls
 from tests.service.test_kpi_service import ANALYST, sla
 
 
@@ -20,22 +20,18 @@ def client(kpi_service: KpiUseCases) -> InProcessKpiClient:
     return InProcessKpiClient(lambda: kpi_service)
 
 
-def calls(route: str, outcome: str) -> float:
-    labels = {"service": "kpi", "route": route, "outcome": outcome}
-    return REGISTRY.get_sample_value("gateway_service_calls_total", labels) or 0.0
-
-
 async def test_a_measurement_recorded_in_process_is_the_callers(
     client: InProcessKpiClient,
 ) -> None:
-    before = calls("/measurements", "success")
+    before = gateway_calls("kpi", "/measurements", "success")
     with serving(RequestSecurity(ANALYST, None)):
         recorded = await client.record_measurement(sla(90), idempotency_key=None)
         [listed] = await client.measurements_by_id([recorded.id])
     assert listed.id == recorded.id
     assert listed.value == pytest.approx(90.0)
     assert recorded.actor.client_id == ANALYST.client_id
-    assert calls("/measurements", "success") - before == 2  # the record and the batch
+    # the record and the batch
+    assert gateway_calls("kpi", "/measurements", "success") - before == 2
 
 
 async def test_outside_a_request_the_gateway_reads_but_cannot_record(
