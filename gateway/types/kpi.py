@@ -8,11 +8,13 @@ enum in the graph).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from strawberry.utils.await_maybe import AwaitableOrValue
 
 from gateway.context import Info
 from gateway.loaders import SeriesSpec
@@ -284,14 +286,28 @@ def kpi_codes(codes: Sequence[str] | None) -> list[str] | None:
     return None if codes is None else list(dict.fromkeys(codes))
 
 
-async def shop_kpis(info: Info, scope: str, codes: Sequence[str] | None) -> list[KpiLatest]:
+def shop_kpis(
+    info: Info, scope: str, codes: Sequence[str] | None
+) -> AwaitableOrValue[list[KpiLatest]]:
     """The latest value and status of a scope's KPIs (all it has data or a target for, or the
-    named ones), batched with the other scopes of the request into one call."""
+    named ones), batched with the other scopes of the request into one call. Answered at once
+    (no await) when the batch has already been read, as a page of shops reads it
+    (:func:`gateway.types.shop_prefetch.prefetch_kpis`)."""
     wanted = kpi_codes(codes)
     if wanted == []:
         return []
-    latest = await info.context.kpi.latest.load((scope, None if wanted is None else tuple(wanted)))
+    loaded = info.context.kpi.latest.load((scope, None if wanted is None else tuple(wanted)))
+    if isinstance(loaded, asyncio.Future) and loaded.done():  # a loader answers futures
+        return _latest_kpis(loaded.result())
+    return _awaited_kpis(loaded)
+
+
+def _latest_kpis(latest: models.ShopLatest) -> list[KpiLatest]:
     return [KpiLatest.from_model(k) for k in latest.kpis]
+
+
+async def _awaited_kpis(loaded: Awaitable[models.ShopLatest]) -> list[KpiLatest]:
+    return _latest_kpis(await loaded)
 
 
 async def shop_kpi_series(

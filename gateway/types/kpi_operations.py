@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import strawberry
+from strawberry.utils.await_maybe import await_maybe
 
 from gateway.context import Info
 from gateway.idempotency import IdempotencyKey, scoped_key
@@ -56,7 +57,7 @@ class ServiceHealth:
 class Platform:
     @strawberry.field(description="Latest value and status of the platform's KPIs.")
     async def kpis(self, info: Info, codes: list[str] | None = None) -> list[KpiLatest]:
-        return await shop_kpis(info, PLATFORM_SCOPE, codes)
+        return await await_maybe(shop_kpis(info, PLATFORM_SCOPE, codes))
 
     @strawberry.field(description="The platform's risks, filtered; largest inherent score first.")
     async def risks(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types.base import get_object_definition
 from strawberry.types.nodes import Selection
+from strawberry.utils.await_maybe import AwaitableOrValue
 
 from gateway.context import Info
 from gateway.types.common import ON_BEHALF_OF, Actor, ItemPage, copied, page_args
@@ -129,6 +130,12 @@ def _advice(root: Assessment) -> Advice:
     return Advice.from_model(_full(root).advice)
 
 
+def _criteria(root: Assessment) -> list[CriterionScore]:
+    # Built when asked for: a list of shops' scores mostly asks for SH and band alone.
+    source = root.full if root.full is not None else root.summary
+    return [] if source is None else [CriterionScore.of(c) for c in source.criteria]
+
+
 @strawberry.federation.type(keys=["id"], description="An immutable assessment of a shop.")
 class Assessment:
     id: strawberry.ID
@@ -143,7 +150,7 @@ class Assessment:
     on_behalf_of: str | None = strawberry.field(resolver=_on_behalf_of, description=ON_BEHALF_OF)
     note: str | None = strawberry.field(resolver=_note)
     profile: AppliedProfile = strawberry.field(resolver=_profile)
-    criteria: list[CriterionScore]
+    criteria: list[CriterionScore] = strawberry.field(resolver=_criteria)
     interactivity: InteractivityComponents | None = strawberry.field(resolver=_interactivity)
     relevance: RelevanceComponents | None = strawberry.field(resolver=_relevance)
     sh: float = strawberry.field(description="The integral criterion SH at full precision.")
@@ -154,16 +161,12 @@ class Assessment:
     advice: Advice = strawberry.field(resolver=_advice)
     created_at: datetime
     full: strawberry.Private[models.Assessment | None] = None
+    summary: strawberry.Private[models.ScoreSummary | None] = None
 
     @classmethod
     def from_model(cls, assessment: models.Assessment) -> Assessment:
         """The GraphQL form of an assessment."""
-        return copied(
-            cls,
-            assessment,
-            criteria=[CriterionScore.of(c) for c in assessment.criteria],
-            full=assessment,
-        )
+        return copied(cls, assessment, full=assessment, summary=None)
 
     @classmethod
     def from_summary(cls, shop_id: str, summary: models.ScoreSummary) -> Assessment:
@@ -172,11 +175,11 @@ class Assessment:
         return cls(
             id=strawberry.ID(summary.assessment_id),
             shop_id=strawberry.ID(shop_id),
-            criteria=[CriterionScore.of(c) for c in summary.criteria],
             sh=summary.sh,
             sh_rounded=summary.sh_rounded,
             band=summary.band,
             created_at=summary.created_at,
+            summary=summary,
         )
 
     @classmethod
@@ -246,12 +249,20 @@ class Shop:
         """Federation: a shop by id, batched with the others of the request."""
         return await load_shop(info, check_id(str(id)))
 
-    @strawberry.field(description="The current score: the latest assessment, if any.")
-    async def score(self, info: Info) -> Assessment | None:
+    @strawberry.field(
+        description="The current score: the latest assessment, if any.",
+        graphql_type=Assessment | None,
+    )
+    def score(self, info: Info) -> AwaitableOrValue[Assessment | None]:
+        # A plain resolver, answered at once from the summary: in a list, an awaited field
+        # per shop costs more than the rest of the shop.
         if self.score_summary is None:
             return None
         if all(summary_suffices(f.selections) for f in info.selected_fields):
             return Assessment.from_summary(self.id, self.score_summary)
+        return self._full_score(info)
+
+    async def _full_score(self, info: Info) -> Assessment | None:
         assessment = await info.context.scoring.current_score.load(str(self.id))
         return Assessment.from_model(assessment) if assessment else None
 
@@ -308,14 +319,15 @@ class Shop:
     @strawberry.field(
         description="Latest value and status of the shop's KPIs: each KPI it has a measurement "
         "or a target for, or the KPIs named in codes. Null (with an error) when the kpi service "
-        "cannot answer."
+        "cannot answer.",
+        graphql_type=list[Annotated["KpiLatest", strawberry.lazy(_KPI)]] | None,
     )
-    async def kpis(
+    def kpis(
         self, info: Info, codes: list[str] | None = None
-    ) -> list[Annotated[KpiLatest, strawberry.lazy(_KPI)]] | None:
+    ) -> AwaitableOrValue[list[Annotated[KpiLatest, strawberry.lazy(_KPI)]] | None]:
         from gateway.types.kpi import shop_kpis
 
-        return await shop_kpis(info, str(self.id), codes)
+        return shop_kpis(info, str(self.id), codes)
 
     @strawberry.field(
         description="A KPI's series for the shop, as recorded (default) or rolled up to week, "

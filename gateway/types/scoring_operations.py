@@ -18,6 +18,7 @@ from gateway.types.scoring_inputs import (
     UpdateShopInput,
     UpdateWeightProfileInput,
 )
+from gateway.types.shop_prefetch import prefetch_kpis
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.wire import PageQuery, check_id, parse
 from services.scoring import models
@@ -53,6 +54,7 @@ class ScoringQuery:
             loader.prime(shop.id, shop)
         if with_score:
             scoring.prime_scores(page.items)
+        await prefetch_kpis(info, [shop.id for shop in page.items])
         return ShopPage.of(page, Shop.from_model)
 
     @strawberry.field(description="An assessment by id; null if there is none.")

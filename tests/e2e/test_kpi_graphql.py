@@ -595,6 +595,51 @@ async def test_fifty_shops_with_kpis_and_series_cost_one_call_each(
         assert calls(route, after) - calls(route, before) == 1, route
 
 
+async def test_a_page_reads_each_distinct_kpi_selection_once_and_keeps_directives(
+    gql: GraphQLClient, http: httpx.AsyncClient
+) -> None:
+    for index in range(3):
+        shop_id = await create_shop(gql, f"Page Kpis {index}")
+        await record(gql, shop_id, "churn_rate", week(0), {"lost_customers": 1, "customers": 50})
+        await record(
+            gql, shop_id, "average_check", week(0), {"revenue": 1000.0, "transactions": 10.0}
+        )
+    before = (await http.get("/metrics")).text
+    data = await gql.data(
+        "query($codes: [String!], $no: Boolean!) { shops(limit: 3) { items { name "
+        "all: kpis { kpiCode } churn: kpis(codes: $codes) { kpiCode value } "
+        '...More hidden: kpis(codes: ["average_check"]) @include(if: $no) { kpiCode } } } } '
+        'fragment More on Shop { again: kpis(codes: ["churn_rate", "churn_rate"]) { kpiCode } }',
+        {"codes": ["churn_rate"], "no": False},
+    )
+    after = (await http.get("/metrics")).text
+    for index, shop in enumerate(data["shops"]["items"]):
+        assert shop == {
+            "name": f"Page Kpis {index}",
+            "all": [{"kpiCode": "average_check"}, {"kpiCode": "churn_rate"}],
+            "churn": [{"kpiCode": "churn_rate", "value": pytest.approx(2.0)}],
+            "again": [{"kpiCode": "churn_rate"}],
+        }
+    # Every KPI, and churn_rate alone (named twice, through a variable and a fragment); not
+    # the field left out by its directive.
+    latest = metric_value(after, "gateway_service_calls_total", service="kpi", route="/latest")
+    was = metric_value(before, "gateway_service_calls_total", service="kpi", route="/latest")
+    assert latest - was == 2
+
+
+async def test_a_page_whose_kpis_fail_still_answers_its_shops(gql: GraphQLClient) -> None:
+    await create_shop(gql, "Page Kpis Fail")
+    answer = await gql(  # the kpi service refuses a code over 64 characters
+        "query($codes: [String!]) { shops(limit: 1) { items { name kpis(codes: $codes) { "
+        "kpiCode } } } }",
+        {"codes": ["x" * 65]},
+    )
+    assert answer["data"] == {"shops": {"items": [{"name": "Page Kpis Fail", "kpis": None}]}}
+    [error] = answer["errors"]
+    assert error["path"] == ["shops", "items", 0, "kpis"]
+    assert error["extensions"]["code"] == "VALIDATION_ERROR"
+
+
 async def test_measurements_resolve_through_entities_in_one_call(
     gql: GraphQLClient, http: httpx.AsyncClient
 ) -> None:
