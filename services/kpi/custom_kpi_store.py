@@ -88,7 +88,7 @@ class CustomKpiStore:
         if limit <= 0:
             return [], await self.custom_kpis.count_documents(query)
         cursor = self.custom_kpis.find(query).sort("_id", ASCENDING).skip(offset).limit(limit)
-        return [d async for d in cursor], await self.custom_kpis.count_documents(query)
+        return await cursor.to_list(), await self.custom_kpis.count_documents(query)
 
     async def delete_custom(self, code: str) -> None:
         """Delete a custom KPI that has no measurement, and its targets.

@@ -74,7 +74,7 @@ class MeasurementReads:
             .skip(offset)
             .limit(limit)
         )
-        return [d async for d in cursor], await self.measurements.count_documents(query)
+        return await cursor.to_list(), await self.measurements.count_documents(query)
 
     async def series_measurements(
         self,
@@ -92,7 +92,7 @@ class MeasurementReads:
             .sort([("period_start", ASCENDING), ("period_end", ASCENDING)])
             .limit(cap + 1)
         )
-        return [d async for d in cursor]
+        return await cursor.to_list()
 
     async def series_measurements_for(
         self,
@@ -112,10 +112,10 @@ class MeasurementReads:
             .sort([("shop_id", ASCENDING), ("period_start", ASCENDING), ("period_end", ASCENDING)])
             .limit(cap + 1)
         )
-        return [d async for d in cursor]
+        return await cursor.to_list()
 
     async def latest_for(self, shop_ids: Sequence[str]) -> list[Document]:
         """The latest measurement of every KPI of the given scopes (one command: the batch
         holds a whole page of shops, so no ``getMore`` follows the first 101 documents)."""
         cursor = self.latest.find({"shop_id": {"$in": list(shop_ids)}}, batch_size=BATCH_READ_SIZE)
-        return [d async for d in cursor]
+        return await cursor.to_list()

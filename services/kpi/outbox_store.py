@@ -68,7 +68,7 @@ class OutboxStore:
     async def stale_scopes(self, cutoff: datetime) -> list[Document]:
         """Scopes whose latest measured period ended before ``cutoff`` (one indexed query)."""
         cursor = self.activity.find({"last_end_ms": {"$lt": epoch_ms(cutoff)}})
-        return [d async for d in cursor]
+        return await cursor.to_list()
 
     async def enqueue_event(self, ident: str, path: str, payload: Document) -> bool:
         """Store an event for the dispatcher unless one with this id exists (False then)."""
@@ -96,7 +96,7 @@ class OutboxStore:
         )
         cursor = collection.find(query, projection)
         cursor = cursor.sort("outbox.next_attempt_at", ASCENDING).limit(limit)
-        return [d async for d in cursor]
+        return await cursor.to_list()
 
     async def claim(
         self, source: EventSource, doc: Document, at: datetime, lease: timedelta

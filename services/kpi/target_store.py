@@ -35,7 +35,7 @@ class TargetStore:
     async def targets_for(self, shop_ids: Sequence[str]) -> list[Document]:
         """Every target of the given scopes (one command)."""
         cursor = self.targets.find({"shop_id": {"$in": list(shop_ids)}}, batch_size=BATCH_READ_SIZE)
-        return [d async for d in cursor]
+        return await cursor.to_list()
 
     async def put_target(
         self,
@@ -81,4 +81,4 @@ class TargetStore:
         """A page of a scope's targets by KPI code, and how many it has."""
         query = {"shop_id": shop_id}
         cursor = self.targets.find(query).sort("kpi_code", ASCENDING).skip(offset).limit(limit)
-        return [d async for d in cursor], await self.targets.count_documents(query)
+        return await cursor.to_list(), await self.targets.count_documents(query)

@@ -114,11 +114,11 @@ class RiskDocuments:
     ) -> tuple[list[Document], int]:
         """One page of the risks matching ``query``, and how many match."""
         cursor = self.risks.find(query).sort(sort).skip(offset).limit(limit)
-        return [d async for d in cursor], await self.risks.count_documents(query)
+        return await cursor.to_list(), await self.risks.count_documents(query)
 
     async def find_risks(self, query: Document, sort: list[tuple[str, int]]) -> list[Document]:
         """Every risk matching ``query`` in one query (batches over shops, views)."""
-        return [d async for d in self.risks.find(query).sort(sort)]
+        return await self.risks.find(query).sort(sort).to_list()
 
     async def open_risks(self, shop_ids: Sequence[str]) -> list[Document]:
         """The open risks of the given shops (one command): the matrix and summary views."""
@@ -193,7 +193,7 @@ class RiskDocuments:
         cursor = self.rules.find({}).sort(
             [("built_in", DESCENDING), ("kpi_code", ASCENDING), ("_id", ASCENDING)]
         )
-        return [d async for d in cursor]
+        return await cursor.to_list()
 
     async def get_rule(self, rule_id: str) -> Document:
         """The rule with this id, or NOT_FOUND."""
@@ -205,7 +205,7 @@ class RiskDocuments:
     async def rules_for(self, kpi_code: str) -> list[Document]:
         """The enabled rules on a KPI (one command)."""
         cursor = self.rules.find({"kpi_code": kpi_code, "enabled": True}).sort("_id", ASCENDING)
-        return [d async for d in cursor]
+        return await cursor.to_list()
 
     async def insert_rule(self, doc: Document, key: Idempotency | None = None) -> Document:
         """Store a new rule; with an idempotency ``key`` a retry answers the rule the first

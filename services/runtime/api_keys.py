@@ -120,7 +120,7 @@ class ApiKeyStore:
 
     async def all(self) -> list[ApiKeyRecord]:
         """Every key, oldest first (revoked ones too, marked)."""
-        docs = [doc async for doc in self.keys.find({})]
+        docs = await self.keys.find({}).to_list()
         return sorted((_record(d) for d in docs), key=lambda r: (r.created_at, r.id))
 
     async def revoke(self, key_id: str) -> ApiKeyRecord:

@@ -309,7 +309,7 @@ class LeasedCollection:
         at_ms = now_ms()
         query = {"delivered": False, "due_ms": {"$lte": at_ms}, "lease_ms": {"$lte": at_ms}}
         cursor = self.collection.find(query).sort("due_ms", ASCENDING).limit(limit)
-        return [doc async for doc in cursor]
+        return await cursor.to_list()
 
     async def claim(self, entry: Document, lease: timedelta) -> Lease | None:
         """Lease ``entry`` until now + ``lease``; ``None`` if another dispatcher has it."""

@@ -36,16 +36,19 @@ def score_summary(snapshot: Document | None) -> models.ScoreSummary | None:
         return None
     criteria = _criteria_of(snapshot["criteria"])
     bands = domain.criterion_bands(criteria)
-    return models.ScoreSummary(
-        assessment_id=snapshot["assessment_id"],
-        sh=snapshot["sh"],
-        sh_rounded=domain.shown_sh(snapshot["sh"]),
-        band=domain.band_of(snapshot["sh"]),
-        criteria=[
-            models.CriterionBand(criterion=c, value=criteria[c], band=bands.get(c))
-            for c in domain.Criterion
-        ],
-        created_at=snapshot["at"],
+    # One validation of the whole summary: half the cost of a model per criterion.
+    return models.ScoreSummary.model_validate(
+        {
+            "assessment_id": snapshot["assessment_id"],
+            "sh": snapshot["sh"],
+            "sh_rounded": domain.shown_sh(snapshot["sh"]),
+            "band": domain.band_of(snapshot["sh"]),
+            "criteria": [
+                {"criterion": c, "value": criteria[c], "band": bands.get(c)}
+                for c in domain.CRITERIA
+            ],
+            "created_at": snapshot["at"],
+        }
     )
 
 
@@ -63,11 +66,11 @@ def profile_out(doc: Document) -> models.Profile:
 
 
 def _criteria_of(doc: Mapping[str, Any]) -> dict[domain.Criterion, float]:
-    return {c: float(doc[c.value]) for c in domain.Criterion}
+    return {c: float(doc[c]) for c in domain.CRITERIA}  # a StrEnum is its value as a key
 
 
 def _weights_of(doc: Mapping[str, Any]) -> dict[domain.Criterion, float]:
-    return {c: float(doc[c.value]) for c in domain.WEIGHTED}
+    return {c: float(doc[c]) for c in domain.WEIGHTED}
 
 
 def advice_out(advice: domain.Advice) -> models.AdviceOut:
@@ -110,7 +113,7 @@ def assessment_out(doc: Document) -> models.Assessment:
                 weight=weights.get(c, 1.0),
                 derived=c.value in derived,
             )
-            for c in domain.Criterion
+            for c in domain.CRITERIA
         ],
         components=models.Components.model_validate(doc.get("components") or {}),
         sh=result.sh,
@@ -144,7 +147,7 @@ def ranking_out(docs: Sequence[Document], total: int, limit: int, offset: int) -
     ]
     matrix = [
         models.MatrixRow(criterion=c, values=[e.criteria[c.value] for e in entries])
-        for c in domain.Criterion
+        for c in domain.CRITERIA
     ]
     return models.Ranking(
         items=entries, matrix=matrix, total_count=total, limit=limit, offset=offset

@@ -32,6 +32,9 @@ class Criterion(StrEnum):
     E = "E"
 
 
+CRITERIA: Final[tuple[Criterion, ...]] = tuple(Criterion)
+"""The nine criteria in their order (iterating the enum itself costs more, in every list)."""
+
 WEIGHTED: Final[tuple[Criterion, ...]] = tuple(c for c in Criterion if c is not Criterion.E)
 
 CRITERION_NAMES: Final[Mapping[Criterion, str]] = MappingProxyType(

@@ -65,7 +65,7 @@ class ProfileRecords:
     async def list_profiles(self) -> list[Document]:
         """Every profile, the built-in first, then by name."""
         cursor = self.profiles.find({}).sort([("built_in", DESCENDING), ("_id", ASCENDING)])
-        return [doc async for doc in cursor]
+        return await cursor.to_list()
 
     async def create_profile(
         self,

@@ -114,7 +114,7 @@ class ShopDeletionStore(LeasedCollection):
 
     async def of_shop(self, shop_id: str) -> list[Document]:
         """The deliveries of one shop's deletion."""
-        return [doc async for doc in self.collection.find({"shop_id": shop_id})]
+        return await self.collection.find({"shop_id": shop_id}).to_list()
 
 
 class DeletionChannel:

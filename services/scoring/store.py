@@ -165,7 +165,7 @@ class ScoreStore(ProfileRecords):
             .skip(offset)
             .limit(limit)
         )
-        return [doc async for doc in cursor], await self._count_shops(EVERY_SHOP)
+        return await cursor.to_list(), await self._count_shops(EVERY_SHOP)
 
     async def update_shop(
         self, shop_id: str, changes: Mapping[str, object], expected_version: int | None = None
@@ -278,7 +278,7 @@ class ScoreStore(ProfileRecords):
             .skip(offset)
             .limit(limit)
         )
-        return [doc async for doc in cursor], await self.assessments.count_documents(query)
+        return await cursor.to_list(), await self.assessments.count_documents(query)
 
     async def shop_histories(
         self, shop_ids: Sequence[str], limit: int, offset: int
@@ -338,7 +338,7 @@ class ScoreStore(ProfileRecords):
             .skip(offset)
             .limit(limit)
         )
-        docs = [doc async for doc in cursor]
+        docs = await cursor.to_list()
         if len(docs) < limit and (docs or offset == 0):
             return docs, offset + len(docs)  # the last page: its end is the count
         counter = await self.counters.find_one({"_id": RANKED_COUNTER})
