@@ -39,6 +39,7 @@ from services.runtime.errors import ErrorCode, ValidationFailed
 from services.runtime.records import Document
 from services.runtime.service_tokens import tokens_from
 from services.runtime.settings import IntegraSettings
+from services.runtime.tracing import configure_tracing
 
 
 class IntegraGraphQL(GraphQL[GatewayContext, None]):
@@ -249,5 +250,6 @@ class Gateway:
 
 def create_app(settings: IntegraSettings | None = None) -> Starlette:
     """A standalone gateway (``integra serve gateway``) calling the services' URLs."""
+    configure_tracing("integra-gateway")  # before any client or schema is made
     settings = settings or IntegraSettings()
     return build_app(Gateway(settings), settings)

@@ -42,6 +42,7 @@ from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.idempotency import HEADER as IDEMPOTENCY_HEADER
 from services.runtime.metrics import SERVICE_CALL_DURATION, SERVICE_CALLS
 from services.runtime.service_tokens import ServiceTokens, service_principal
+from services.runtime.tracing import traced_transport
 
 Json = Any
 GATEWAY_PRINCIPAL = service_principal("gateway", Role.VIEWER)
@@ -109,7 +110,7 @@ class ServiceClient:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout),
-            transport=transport or network_transport(http_client),
+            transport=traced_transport(transport or network_transport(http_client)),
         )
 
     async def close(self) -> None:

@@ -32,6 +32,7 @@ from gateway.security.principal import current_caller
 from services.runtime.caller import calling_as
 from services.runtime.http import as_integra_error
 from services.runtime.metrics import SERVICE_CALL_DURATION, SERVICE_CALLS
+from services.runtime.tracing import traced
 from services.runtime.use_cases import Operation
 from services.runtime.wire import parse
 
@@ -72,7 +73,10 @@ class InProcessCalls:
         started = time.perf_counter()
         outcome = "error"
         try:
-            with calling_as(current_caller() or GATEWAY_PRINCIPAL):
+            with (
+                traced(f"{self.name} {route}", {"integra.service": self.name, "http.route": route}),
+                calling_as(current_caller() or GATEWAY_PRINCIPAL),
+            ):
                 answer = await use_case(*args, **kwargs)
             outcome = "success"
             return answer

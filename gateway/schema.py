@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.errors import ErrorCodesAndMetrics, ErrorCodesAndMetricsWithoutSuggestions
+from gateway.graphql_tracing import GraphQLTracing
 from gateway.operation_calls import ServiceCallsPerOperation
 from gateway.security.api_key_fields import ApiKeyMutation, ApiKeyQuery
 from gateway.security.limits import limit_extensions
@@ -19,6 +20,7 @@ from gateway.types.kpi_operations import KpiMutation, KpiQuery
 from gateway.types.risk_operations import RiskMutation, RiskQuery
 from gateway.types.scoring_operations import ScoringMutation, ScoringQuery
 from services.runtime.settings import IntegraSettings
+from services.runtime.tracing import tracing_enabled
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
@@ -56,6 +58,7 @@ def build_schema(settings: IntegraSettings | None = None) -> Schema:
         mutation=Mutation,
         federation_version="2.9",
         extensions=[
+            *([GraphQLTracing] if tracing_enabled() else []),
             errors,
             ServiceCallsPerOperation,
             *limit_extensions(settings),

@@ -25,6 +25,7 @@ from services.risk.app import RiskService
 from services.runtime.app import Component, build_app, http_error
 from services.runtime.service_tokens import generate_key
 from services.runtime.settings import IntegraSettings
+from services.runtime.tracing import configure_tracing
 from services.scoring.app import ScoringService
 from services.scoring.shop_deletions import Receiver
 
@@ -37,6 +38,7 @@ def create_stack_app(settings: IntegraSettings) -> Starlette:
     the process: the calls over in-process transports are signed and checked like those over
     the network.
     """
+    configure_tracing("integra")  # before any client or schema is made
     if settings.service_token_key is None:
         settings = settings.model_copy(update={"service_token_key": SecretStr(generate_key())})
     scoring = ScoringService(settings)

@@ -37,6 +37,7 @@ from services.runtime.records import Document
 from services.runtime.service_calls import ServiceEndpoint
 from services.runtime.service_tokens import service_principal
 from services.runtime.settings import IntegraSettings
+from services.runtime.tracing import configure_tracing
 
 log = logging.getLogger("integra.kpi")
 
@@ -231,5 +232,6 @@ class KpiService(MongoComponent):
 
 def create_app(settings: IntegraSettings | None = None) -> Starlette:
     """A standalone kpi app (``integra serve kpi``)."""
+    configure_tracing("integra-kpi")  # before any client or schema is made
     settings = settings or IntegraSettings()
     return build_app(KpiService(settings), settings)

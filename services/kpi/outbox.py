@@ -89,6 +89,12 @@ DispatcherOptions = DeliveryOptions
 """Tuning of the dispatcher (its defaults: an idle poll every second, gauges every 5 s)."""
 
 
+def queued_trace(doc: Document) -> dict[str, str]:
+    """The trace of the write that queued an event (empty: none was recorded)."""
+    trace: dict[str, str] = (doc.get("outbox") or {}).get("trace") or {}
+    return trace
+
+
 def breach_event(doc: Document, outbox: Document) -> models.BreachEvent:
     """The event of a measurement's current revision: its value, or for the platform its
     value over the last window (what its status judges, see :mod:`services.kpi.platform`).
@@ -152,12 +158,12 @@ class EventChannel:
         doc = lease.entry
         if self.source is EventSource.NO_DATA:
             body = json.dumps(doc["payload"], separators=(",", ":"))
-            return Request("risk", "POST", doc["path"], body)
+            return Request("risk", "POST", doc["path"], body, queued_trace(doc))
         if lease.attempts == 0:
             # Heal the derived views in case the writer died between its two writes.
             await self._store().apply_views(doc)
         body = breach_event(doc, lease.claimed).model_dump_json(by_alias=True)
-        return Request("risk", "POST", BREACH_PATH, body)
+        return Request("risk", "POST", BREACH_PATH, body, queued_trace(doc))
 
     async def delivered(self, lease: Lease) -> bool:
         """Mark the event delivered."""

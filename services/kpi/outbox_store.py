@@ -17,6 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from services.runtime.records import Document, epoch_ms, new_id, now, to_bson_time
+from services.runtime.tracing import trace_carrier
 
 
 class OutboxState(StrEnum):
@@ -40,7 +41,7 @@ def event_id(measurement_id: str, revision: int) -> str:
 
 
 def pending_outbox(ident: str, at: datetime) -> Document:
-    """A new outbox entry for event ``ident``, due at once."""
+    """A new outbox entry for event ``ident``, due at once, with the current trace."""
     return {
         "event_id": ident,
         "state": OutboxState.PENDING.value,
@@ -50,6 +51,8 @@ def pending_outbox(ident: str, at: datetime) -> Document:
         "last_error": None,
         "created_at": at,
         "delivered_at": None,
+        # The trace of the write, continued by the delivery (nothing while tracing is off).
+        **({"trace": carrier} if (carrier := trace_carrier()) else {}),
     }
 
 

@@ -16,6 +16,7 @@ from services.runtime.records import Document
 from services.runtime.service_calls import ServiceEndpoint
 from services.runtime.service_tokens import service_principal
 from services.runtime.settings import IntegraSettings
+from services.runtime.tracing import configure_tracing
 
 
 class RiskService(MongoComponent):
@@ -64,5 +65,6 @@ class RiskService(MongoComponent):
 
 def create_app(settings: IntegraSettings | None = None) -> Starlette:
     """A standalone risk app (``integra serve risk``)."""
+    configure_tracing("integra-risk")  # before any client or schema is made
     settings = settings or IntegraSettings()
     return build_app(RiskService(settings), settings)

@@ -34,6 +34,7 @@ from services.runtime.records import Document
 from services.runtime.request_context import RequestIdMiddleware
 from services.runtime.service_tokens import tokens_from
 from services.runtime.settings import IntegraSettings
+from services.runtime.tracing import server_middleware
 
 log = logging.getLogger("integra")
 
@@ -261,6 +262,7 @@ def build_app(
         lifespan=lifespan,
         exception_handlers={HTTPException: routing_errors(routes)},
         middleware=[
+            *server_middleware(),  # outermost: the request id and metrics see the trace
             Middleware(RequestIdMiddleware),
             Middleware(
                 RequestMetricsMiddleware,

@@ -35,6 +35,7 @@ from services.runtime.auth import Principal
 from services.runtime.backoff import backoff_delay
 from services.runtime.records import Document, epoch_ms, now, now_ms
 from services.runtime.service_tokens import ServiceTokens
+from services.runtime.tracing import continued, trace_carrier, traced, traced_transport
 
 Outcome = Literal["delivered", "client_error", "server_error", "unreachable"]
 
@@ -89,6 +90,8 @@ class Request:
     path: str
     content: str | None = None
     """A JSON body, or none."""
+    trace: Mapping[str, str] = field(default_factory=dict)
+    """The W3C trace headers of the write that queued it (:func:`trace_carrier`)."""
 
 
 @dataclass
@@ -166,7 +169,9 @@ class LeasedDispatcher:
             raise RuntimeError("the dispatcher is running already")
         self._clients = {
             name: httpx.AsyncClient(
-                base_url=r.base_url, transport=r.transport, timeout=self.options.timeout
+                base_url=r.base_url,
+                transport=traced_transport(r.transport),
+                timeout=self.options.timeout,
             )
             for name, r in self.receivers.items()
         }
@@ -261,9 +266,13 @@ class LeasedDispatcher:
             token = self._tokens.sign(self._principal, request.receiver)
             headers["authorization"] = f"Bearer {token}"
         try:
-            response = await client.request(
-                request.method, request.path, content=request.content, headers=headers
-            )
+            with (
+                continued(request.trace),
+                traced(f"deliver to {request.receiver}", {"integra.receiver": request.receiver}),
+            ):
+                response = await client.request(
+                    request.method, request.path, content=request.content, headers=headers
+                )
         except Exception as exc:  # a dead, slow or failing receiver: retried, never fatal
             stop_if_cancelled()
             return "unreachable", f"{type(exc).__name__}: {exc}"
@@ -296,7 +305,15 @@ class LeasedCollection:
     @staticmethod
     def pending() -> Document:
         """The delivery fields of a new entry, due at once."""
-        return {"delivered": False, "attempts": 0, "due_ms": 0, "lease_ms": 0, "last_error": None}
+        fields: Document = {
+            "delivered": False,
+            "attempts": 0,
+            "due_ms": 0,
+            "lease_ms": 0,
+            "last_error": None,
+        }
+        carrier = trace_carrier()  # continued by the delivery (nothing while tracing is off)
+        return {**fields, "trace": carrier} if carrier else fields
 
     async def prepare(self) -> None:
         """The index of the dispatcher's poll."""

@@ -1,7 +1,8 @@
 """Structured logs: one JSON object per line, each with the request id.
 
 Every line has ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message`` and
-``request_id`` (``null`` outside a request), then any ``extra=`` fields of the call and
+``request_id`` (``null`` outside a request), ``trace_id`` and ``span_id`` within a traced
+span (:mod:`services.runtime.tracing`), then any ``extra=`` fields of the call and
 ``exception`` with the traceback when one was logged. Log shippers parse it without rules.
 """
 
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Final, TextIO
 
 from services.runtime.request_context import current_request_id
+from services.runtime.tracing import current_trace_ids
 
 #: Attributes every ``LogRecord`` has; anything else on a record came from ``extra=``.
 _STANDARD: Final = frozenset(
@@ -36,6 +38,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": current_request_id(),
         }
+        ids = current_trace_ids()
+        if ids is not None:
+            line["trace_id"], line["span_id"] = ids
         for key, value in vars(record).items():
             if key not in _STANDARD and key not in line:
                 line[key] = value

@@ -19,6 +19,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.runtime.tracing import name_server_span
+
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 
 LATENCY_BUCKETS: Final = (
@@ -142,6 +144,7 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send_with_status)
         finally:
             route = self.templates.get(scope.get("endpoint"), UNMATCHED_ROUTE)
+            name_server_span(scope["method"], route)
             labels = (self.service, scope["method"], route, str(status))
             HTTP_REQUEST_DURATION.labels(*labels).observe(time.perf_counter() - started)
             HTTP_REQUESTS.labels(*labels).inc()

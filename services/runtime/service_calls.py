@@ -10,6 +10,7 @@ import httpx
 
 from services.runtime.auth import Principal
 from services.runtime.service_tokens import ServiceTokens
+from services.runtime.tracing import traced_transport
 
 
 @dataclass
@@ -26,7 +27,7 @@ class ServiceEndpoint:
     def client(self) -> httpx.AsyncClient:
         """A client for one batch of calls (close it after use)."""
         return httpx.AsyncClient(
-            base_url=self.base_url, transport=self.transport, timeout=self.timeout
+            base_url=self.base_url, transport=traced_transport(self.transport), timeout=self.timeout
         )
 
     def headers(self) -> dict[str, str]:

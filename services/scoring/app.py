@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 from services.runtime.app import MongoComponent, build_app
 from services.runtime.records import Document
 from services.runtime.settings import IntegraSettings
+from services.runtime.tracing import configure_tracing
 from services.scoring import service as use_cases
 from services.scoring.routes import scoring_routes
 from services.scoring.shop_deletions import (
@@ -133,5 +134,6 @@ class ScoringService(MongoComponent):
 
 def create_app(settings: IntegraSettings | None = None) -> Starlette:
     """A standalone scoring app (``integra serve scoring``)."""
+    configure_tracing("integra-scoring")  # before any client or schema is made
     settings = settings or IntegraSettings()
     return build_app(ScoringService(settings), settings)

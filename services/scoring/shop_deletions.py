@@ -141,7 +141,9 @@ class DeletionChannel:
         between the stored deliveries and the local deletion)."""
         doc = lease.entry
         await self._remove_locally(doc["shop_id"])
-        return Request(doc["receiver"], "DELETE", f"/shops/{doc['shop_id']}")
+        return Request(
+            doc["receiver"], "DELETE", f"/shops/{doc['shop_id']}", trace=doc.get("trace", {})
+        )
 
     async def delivered(self, lease: Lease) -> bool:
         """Mark the delivery accepted."""
