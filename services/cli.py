@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from services.cli_output import (
     FAILED,
+    INTERRUPTED,
     CommandFailed,
     configure_plain_output,
     mongo_failure,
@@ -206,6 +207,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except CommandFailed as failure:
         print(f"integra {args.command}: {failure}", file=sys.stderr)
         sys.exit(FAILED)
+    except KeyboardInterrupt:  # Ctrl-C before a server took over SIGINT, or in a one-shot
+        print(f"integra {args.command}: interrupted", file=sys.stderr)
+        sys.exit(INTERRUPTED)
 
 
 def _run_server(args: argparse.Namespace, settings: IntegraSettings) -> None:
@@ -225,7 +229,10 @@ def _run_once(args: argparse.Namespace, settings: IntegraSettings) -> None:
     elif args.command == "export-schema":
         from gateway.schema import SDL_PATH, export_sdl
 
-        export_sdl()
+        try:
+            export_sdl()
+        except OSError as exc:
+            raise CommandFailed(f"cannot write {SDL_PATH} ({exc.strerror or exc})") from exc
         print(f"wrote {SDL_PATH}")
     elif args.command == "create-api-key":
         _create_api_key(args, settings)

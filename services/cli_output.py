@@ -5,7 +5,8 @@ The servers (``integra up``, ``integra serve``) log JSON lines for log shippers
 (``services.runtime.json_logging``). A command a person runs once at a terminal (``seed``,
 ``create-api-key``, ``export-schema``) logs plain lines instead, and an expected failure
 (an unreachable endpoint, a refused key, a non-200 answer, an invalid setting, an
-unreachable MongoDB) ends it with one line on stderr and exit code 1, without a traceback.
+unreachable MongoDB, a file that cannot be written) ends it with one line on stderr and exit
+code 1, without a traceback; Ctrl-C ends it with ``interrupted`` and exit code 130.
 Anything else is a bug and keeps its traceback.
 """
 
@@ -24,6 +25,8 @@ from pymongo.errors import ConnectionFailure
 
 #: Exit code of a command that failed in an expected way (argparse's usage errors exit 2).
 FAILED: Final = 1
+#: Exit code after Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2).
+INTERRUPTED: Final = 130
 #: Noisy libraries kept at WARNING whatever the configured level (as for the JSON logs).
 _QUIET: Final = ("httpx", "httpcore", "pymongo")
 #: services/seed.py raises RuntimeError(f"GraphQL errors: {errors!r}") for an answer with errors.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,6 +99,26 @@ def test_create_api_key_without_its_mongodb_is_one_line() -> None:
         "integra create-api-key: cannot reach the MongoDB of MONGODB_URI within 200 ms "
         "(INTEGRA_MONGO_TIMEOUT_MS): ServerSelectionTimeoutError",
     )
+
+
+def test_ctrl_c_during_seed_is_one_line_and_exit_130() -> None:
+    """A server that accepts the connection and never answers: seed waits until Ctrl-C."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/graphql"
+        seed = subprocess.Popen(
+            [INTEGRA, "seed", "--url", url, "--api-key", "ik_unused"],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        silent.settimeout(30)
+        connection, _ = silent.accept()  # seed's request is on its way: main() is running
+        with connection:
+            seed.send_signal(signal.SIGINT)
+            stdout, stderr = seed.communicate(timeout=30)
+    assert (seed.returncode, stdout) == (130, "")
+    assert stderr.splitlines() == ["integra seed: interrupted"]
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "http"])
