@@ -21,7 +21,7 @@ from typing import Final, TextIO, TypeVar
 import httpx
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, InvalidURI, OperationFailure
 
 #: Exit code of a command that failed in an expected way (argparse's usage errors exit 2).
 FAILED: Final = 1
@@ -29,6 +29,8 @@ FAILED: Final = 1
 INTERRUPTED: Final = 130
 #: Noisy libraries kept at WARNING whatever the configured level (as for the JSON logs).
 _QUIET: Final = ("httpx", "httpcore", "pymongo")
+#: MongoDB's error code for refused credentials.
+_AUTHENTICATION_FAILED: Final = 18
 #: services/seed.py raises RuntimeError(f"GraphQL errors: {errors!r}") for an answer with errors.
 _GRAPHQL_ERRORS: Final = "GraphQL errors: "
 
@@ -97,8 +99,13 @@ def seed_failure(url: str, exc: Exception) -> CommandFailed | None:
 
 
 def mongo_failure(exc: Exception, timeout_ms: int) -> CommandFailed | None:
-    """The one line for a MongoDB that cannot be reached (its URI is not repeated: it may
-    hold a password); None for anything else."""
+    """The one line for a MongoDB that cannot be reached or refuses the credentials, or a
+    ``MONGODB_URI`` that is no MongoDB URI (the URI is never repeated: it may hold a
+    password); None for anything else."""
+    if isinstance(exc, InvalidURI):
+        return CommandFailed(f"MONGODB_URI is not a MongoDB URI ({exc})")
+    if isinstance(exc, OperationFailure) and exc.code == _AUTHENTICATION_FAILED:
+        return CommandFailed("MongoDB refused the credentials of MONGODB_URI")
     if isinstance(exc, ConnectionFailure):
         return CommandFailed(
             f"cannot reach the MongoDB of MONGODB_URI within {timeout_ms} ms "

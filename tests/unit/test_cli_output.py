@@ -7,9 +7,10 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from pymongo.errors import InvalidURI, OperationFailure
 
 from services.cli import build_parser
-from services.cli_output import configure_plain_output, seed_failure
+from services.cli_output import configure_plain_output, mongo_failure, seed_failure
 
 URL = "http://127.0.0.1:8000/graphql"
 
@@ -52,3 +53,11 @@ def test_host_and_port_are_parsed_for_the_servers_only() -> None:
     assert parser.parse_args(["up"]).port is None  # unset: INTEGRA_PORT decides
     with pytest.raises(SystemExit):
         parser.parse_args(["seed", "--port", "8000"])
+
+
+def test_mongodb_failures_never_repeat_the_uri() -> None:
+    refused = mongo_failure(OperationFailure("Authentication failed.", code=18), 3000)
+    assert str(refused) == "MongoDB refused the credentials of MONGODB_URI"
+    malformed = mongo_failure(InvalidURI("Invalid URI scheme: URI must begin with 'mongodb://'"), 1)
+    assert str(malformed).startswith("MONGODB_URI is not a MongoDB URI (Invalid URI scheme")
+    assert mongo_failure(OperationFailure("not allowed", code=13), 3000) is None
