@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import importlib.metadata
 import logging
 import signal
 import sys
@@ -15,6 +16,15 @@ from collections.abc import Callable, Iterator, Sequence
 import uvicorn
 from starlette.applications import Starlette
 
+from services.cli_output import (
+    FAILED,
+    INTERRUPTED,
+    CommandFailed,
+    configure_plain_output,
+    mongo_failure,
+    seed_failure,
+    settings_or_fail,
+)
 from services.runtime.auth import Role
 from services.runtime.embedded import EmbeddedMongo
 from services.runtime.heap import frozen_after_startup
@@ -126,13 +136,41 @@ def serve(component: str, settings: IntegraSettings) -> None:
     _serve(factory(settings), settings)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``integra`` console script."""
+def _port(text: str) -> int:
+    """``--port``'s value: a TCP port, 1–65535 (argparse words the error)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (1–65535)")
+    return port
+
+
+def _add_address(parser: argparse.ArgumentParser) -> None:
+    """``--host`` and ``--port`` of the commands that serve: they win over INTEGRA_HOST and
+    INTEGRA_PORT (a flag is what an operator typed last)."""
+    parser.add_argument("--host", help="address to bind to (overrides INTEGRA_HOST)")
+    parser.add_argument("--port", type=_port, help="port to listen on (overrides INTEGRA_PORT)")
+
+
+def _installed_version() -> str:
+    """The installed distribution's version (pyproject.toml), for ``--version``."""
+    try:
+        return importlib.metadata.version("integra")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``integra`` command line: one subcommand per thing an operator does."""
     parser = argparse.ArgumentParser(prog="integra", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"integra {_installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="run the whole stack in one process")
+    _add_address(commands.add_parser("up", help="run the whole stack in one process"))
     serve_parser = commands.add_parser("serve", help="run one component as its own process")
     serve_parser.add_argument("component", choices=tuple(_FACTORIES))
+    _add_address(serve_parser)
     seed_parser = commands.add_parser("seed", help="load demo data through the public API")
     seed_parser.add_argument(
         "--url", default=None, help="GraphQL endpoint (default: http://HOST:PORT/graphql)"
@@ -148,29 +186,87 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     key_parser.add_argument("--name", required=True, help="who or what the key is for")
     key_parser.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
-    args = parser.parse_args(argv)
+    return parser
 
-    settings = IntegraSettings()
-    configure_logging(settings.log_level)
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``integra`` console script.
+
+    The servers log JSON lines; the one-shot commands print plain lines, and end an expected
+    failure with one line on stderr and exit code 1 (``services.cli_output``).
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_or_fail(IntegraSettings)
+        if args.command in ("up", "serve"):
+            configure_logging(settings.log_level)
+            _run_server(args, settings)
+        else:
+            configure_plain_output(settings.log_level)
+            _run_once(args, settings)
+    except CommandFailed as failure:
+        print(f"integra {args.command}: {failure}", file=sys.stderr)
+        sys.exit(FAILED)
+    except KeyboardInterrupt:  # Ctrl-C before a server took over SIGINT, or in a one-shot
+        print(f"integra {args.command}: interrupted", file=sys.stderr)
+        sys.exit(INTERRUPTED)
+
+
+def _run_server(args: argparse.Namespace, settings: IntegraSettings) -> None:
+    """``up`` or ``serve``, on the address of the flags, else of the settings."""
+    address = {"host": args.host, "port": args.port}
+    settings = settings.model_copy(update={k: v for k, v in address.items() if v is not None})
     if args.command == "up":
         up(settings)
-    elif args.command == "serve":
+    else:
         serve(args.component, settings)
-    elif args.command == "seed":
-        from services.seed import seed
 
-        url = args.url or f"http://{settings.host}:{settings.port}/graphql"
-        sys.exit(seed(url, _seed_headers(args.api_key, settings)))
+
+def _run_once(args: argparse.Namespace, settings: IntegraSettings) -> None:
+    """A one-shot command; its expected failures become ``CommandFailed``."""
+    if args.command == "seed":
+        _seed(args, settings)
     elif args.command == "export-schema":
         from gateway.schema import SDL_PATH, export_sdl
 
-        export_sdl()
+        try:
+            export_sdl()
+        except OSError as exc:
+            raise CommandFailed(f"cannot write {SDL_PATH} ({exc.strerror or exc})") from exc
         print(f"wrote {SDL_PATH}")
     elif args.command == "create-api-key":
-        from gateway.security.bootstrap import create_api_key
+        _create_api_key(args, settings)
 
-        with database(settings) as ready:
-            print(asyncio.run(create_api_key(ready, args.name, Role(args.role))))
+
+def _seed(args: argparse.Namespace, settings: IntegraSettings) -> None:
+    """``integra seed``: the demo data, through the GraphQL API at ``--url``."""
+    from services.seed import seed
+
+    url = args.url or f"http://{settings.host}:{settings.port}/graphql"
+    try:
+        code = seed(url, _seed_headers(args.api_key, settings))
+    except Exception as exc:
+        failure = seed_failure(url, exc)
+        if failure is None:
+            raise  # a bug: its traceback stays visible
+        raise failure from exc
+    if code:
+        sys.exit(code)
+
+
+def _create_api_key(args: argparse.Namespace, settings: IntegraSettings) -> None:
+    """``integra create-api-key``: the new key's plaintext, alone on stdout."""
+    from gateway.security.bootstrap import create_api_key
+
+    with database(settings) as ready:
+        try:
+            key = asyncio.run(create_api_key(ready, args.name, Role(args.role)))
+        except Exception as exc:
+            failure = mongo_failure(exc, ready.mongo_timeout_ms)
+            if failure is None:
+                raise
+            raise failure from exc
+    print(key)
 
 
 def _seed_headers(api_key: str | None, settings: IntegraSettings) -> dict[str, str]:
