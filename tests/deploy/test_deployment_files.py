@@ -192,6 +192,80 @@ def test_compose_gateway_and_kpi_reach_the_services_by_name() -> None:
     assert scraped == {f"http://{name}:{port}/metrics" for name in COMPONENTS}
 
 
+BIND_ADDRESS = "${INTEGRA_BIND_ADDRESS:-127.0.0.1}"
+"""Every published port binds to this host address: loopback unless the operator says."""
+
+
+def test_compose_publishes_ports_on_loopback_unless_told_otherwise() -> None:
+    published = {
+        f"{name} {port}": str(port)
+        for name, service in compose()["services"].items()
+        for port in service.get("ports", [])
+    }
+    assert {p.rsplit(":", 1)[-1] for p in published.values()} >= {"8000", "9090", "3000"}
+    wrong = [where for where, port in published.items() if not port.startswith(BIND_ADDRESS + ":")]
+    assert not wrong, wrong
+
+
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN_KEY|API_KEY")
+REQUIRED = re.compile(r"\$\{(\w+):\?[^}]+\}")
+
+
+def test_compose_secrets_come_from_the_environment_without_a_default() -> None:
+    """``${NAME:?message}``: compose refuses to start without it; never a ``:-default``."""
+    environment = {
+        f"{name} {key}": value
+        for name, service in compose()["services"].items()
+        for key, value in compose_environment(service).items()
+        if SECRET_NAME.search(key)
+    }
+    assert "grafana GF_SECURITY_ADMIN_PASSWORD" in environment
+    wrong = {where: value for where, value in environment.items() if not REQUIRED.fullmatch(value)}
+    assert not wrong, wrong
+    assert REQUIRED.fullmatch(environment["grafana GF_SECURITY_ADMIN_PASSWORD"]).group(1) == (  # type: ignore[union-attr]  # checked just above
+        "GRAFANA_ADMIN_PASSWORD"
+    )
+
+
+def healthcheck(service: Document) -> list[str]:
+    """A compose service's healthcheck command, or the image's HEALTHCHECK for Integra."""
+    if "healthcheck" in service:
+        assert not service["healthcheck"].get("disable", False)
+        test: list[str] = service["healthcheck"]["test"]
+        return test
+    if is_integra(service):
+        (arguments,) = [a for k, a in dockerfile_instructions() if k == "HEALTHCHECK"]
+        return ["CMD", arguments]
+    return []
+
+
+def test_compose_every_service_has_a_healthcheck() -> None:
+    services = compose()["services"]
+    missing = [name for name, service in services.items() if not healthcheck(service)]
+    assert not missing, missing
+    prometheus = healthcheck(services["prometheus"])
+    # prom/prometheus is built on busybox: wget, no curl.
+    assert prometheus[:2] == ["CMD", "wget"], prometheus
+    assert "http://127.0.0.1:9090/-/healthy" in prometheus
+    grafana = healthcheck(services["grafana"])
+    # grafana/grafana (10+) installs curl in its alpine and ubuntu images.
+    assert grafana[:2] == ["CMD", "curl"], grafana
+    assert "--fail" in grafana, "an HTTP error must fail the check"
+    assert "http://127.0.0.1:3000/api/health" in grafana
+
+
+def test_compose_waits_for_healthy_dependencies_that_have_a_healthcheck() -> None:
+    services = compose()["services"]
+    for name, service in services.items():
+        depends_on = service.get("depends_on", {})
+        if isinstance(depends_on, list):
+            continue
+        for dependency, condition in depends_on.items():
+            if condition.get("condition") == "service_healthy":
+                assert healthcheck(services[dependency]), f"{name} → {dependency}"
+    assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
+
+
 def mounts(service: Document) -> dict[str, str]:
     """Container path → host path (relative to deploy/) of a service's bind mounts."""
     found = {}
