@@ -157,3 +157,89 @@ def containers(deployment: Document) -> list[Document]:
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     """Whether ``matchLabels``-style ``selector`` matches ``labels``."""
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def namespace_labels(namespace: str) -> dict[str, str]:
+    """The labels Kubernetes gives every namespace (1.22+), enough for the policies' selectors."""
+    return {"kubernetes.io/metadata.name": namespace}
+
+
+def peer_matches(
+    peer: Document, source_namespace: str, namespace: str | None, labels: dict[str, str]
+) -> bool:
+    """Whether a NetworkPolicy peer (``to`` item) matches a destination pod; ``namespace``
+    None is an address outside the cluster (only an ``ipBlock`` matches it)."""
+    if "ipBlock" in peer:
+        return namespace is None and peer["ipBlock"]["cidr"] in ("0.0.0.0/0", "::/0")
+    if namespace is None:
+        return False
+    pods = peer.get("podSelector")
+    namespaces = peer.get("namespaceSelector")
+    if namespaces is None and namespace != source_namespace:
+        return False
+    if namespaces is not None and not label_selector_matches(
+        namespaces, namespace_labels(namespace)
+    ):
+        return False
+    return pods is None or label_selector_matches(pods, labels)
+
+
+def label_selector_matches(selector: Document, labels: dict[str, str]) -> bool:
+    """A LabelSelector (matchLabels and matchExpressions In/NotIn/Exists); {} matches all."""
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values", [])
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and labels.get(key) in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def egress_allowed(
+    source: dict[str, str],
+    namespace: str | None,
+    labels: dict[str, str],
+    port: int,
+    protocol: str = "TCP",
+) -> bool:
+    """Whether the NetworkPolicies let a pod of the integra namespace labelled ``source``
+    open a connection to ``port``/``protocol`` of a destination pod (``namespace``,
+    ``labels``; namespace None: outside the cluster). A pod no egress policy selects may reach
+    anything (Kubernetes' default). Ports must be numbers: a named port of another namespace's
+    pod is not known here."""
+    policies = [
+        policy
+        for policy in resources("NetworkPolicy").values()
+        if "Egress" in policy["spec"].get("policyTypes", [])
+        and label_selector_matches(policy["spec"]["podSelector"], source)
+    ]
+    if not policies:
+        return True
+    for policy in policies:
+        for rule in policy["spec"].get("egress", []):
+            peers = rule.get("to")
+            if peers is not None and not any(
+                peer_matches(peer, "integra", namespace, labels) for peer in peers
+            ):
+                continue
+            ports = rule.get("ports")
+            if ports is None or any(port_matches(p, port, protocol) for p in ports):
+                return True
+    return False
+
+
+def port_matches(rule_port: Document, port: int, protocol: str) -> bool:
+    """Whether a NetworkPolicyPort (port, optional endPort, protocol) covers ``port``."""
+    if rule_port.get("protocol", "TCP") != protocol:
+        return False
+    if "port" not in rule_port:
+        return True
+    start = rule_port["port"]
+    return isinstance(start, int) and start <= port <= rule_port.get("endPort", start)

@@ -36,6 +36,7 @@ from tests.deploy.deployment_files import (
     dockerfile_env,
     dockerfile_exec_form,
     dockerfile_instructions,
+    egress_allowed,
     is_integra,
     kubernetes_documents,
     kubernetes_files,
@@ -189,6 +190,80 @@ def test_compose_gateway_and_kpi_reach_the_services_by_name() -> None:
     assert kpi["INTEGRA_RISK_URL"] == f"http://risk:{port}"
     scraped = set(kpi["INTEGRA_KPI_PLATFORM_METRICS_URLS"].split(","))
     assert scraped == {f"http://{name}:{port}/metrics" for name in COMPONENTS}
+
+
+BIND_ADDRESS = "${INTEGRA_BIND_ADDRESS:-127.0.0.1}"
+"""Every published port binds to this host address: loopback unless the operator says."""
+
+
+def test_compose_publishes_ports_on_loopback_unless_told_otherwise() -> None:
+    published = {
+        f"{name} {port}": str(port)
+        for name, service in compose()["services"].items()
+        for port in service.get("ports", [])
+    }
+    assert {p.rsplit(":", 1)[-1] for p in published.values()} >= {"8000", "9090", "3000"}
+    wrong = [where for where, port in published.items() if not port.startswith(BIND_ADDRESS + ":")]
+    assert not wrong, wrong
+
+
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN_KEY|API_KEY")
+REQUIRED = re.compile(r"\$\{(\w+):\?[^}]+\}")
+
+
+def test_compose_secrets_come_from_the_environment_without_a_default() -> None:
+    """``${NAME:?message}``: compose refuses to start without it; never a ``:-default``."""
+    environment = {
+        f"{name} {key}": value
+        for name, service in compose()["services"].items()
+        for key, value in compose_environment(service).items()
+        if SECRET_NAME.search(key)
+    }
+    assert "grafana GF_SECURITY_ADMIN_PASSWORD" in environment
+    wrong = {where: value for where, value in environment.items() if not REQUIRED.fullmatch(value)}
+    assert not wrong, wrong
+    assert REQUIRED.fullmatch(environment["grafana GF_SECURITY_ADMIN_PASSWORD"]).group(1) == (  # type: ignore[union-attr]  # checked just above
+        "GRAFANA_ADMIN_PASSWORD"
+    )
+
+
+def healthcheck(service: Document) -> list[str]:
+    """A compose service's healthcheck command, or the image's HEALTHCHECK for Integra."""
+    if "healthcheck" in service:
+        assert not service["healthcheck"].get("disable", False)
+        test: list[str] = service["healthcheck"]["test"]
+        return test
+    if is_integra(service):
+        (arguments,) = [a for k, a in dockerfile_instructions() if k == "HEALTHCHECK"]
+        return ["CMD", arguments]
+    return []
+
+
+def test_compose_every_service_has_a_healthcheck() -> None:
+    services = compose()["services"]
+    missing = [name for name, service in services.items() if not healthcheck(service)]
+    assert not missing, missing
+    prometheus = healthcheck(services["prometheus"])
+    # prom/prometheus is built on busybox: wget, no curl.
+    assert prometheus[:2] == ["CMD", "wget"], prometheus
+    assert "http://127.0.0.1:9090/-/healthy" in prometheus
+    grafana = healthcheck(services["grafana"])
+    # grafana/grafana (10+) installs curl in its alpine and ubuntu images.
+    assert grafana[:2] == ["CMD", "curl"], grafana
+    assert "--fail" in grafana, "an HTTP error must fail the check"
+    assert "http://127.0.0.1:3000/api/health" in grafana
+
+
+def test_compose_waits_for_healthy_dependencies_that_have_a_healthcheck() -> None:
+    services = compose()["services"]
+    for name, service in services.items():
+        depends_on = service.get("depends_on", {})
+        if isinstance(depends_on, list):
+            continue
+        for dependency, condition in depends_on.items():
+            if condition.get("condition") == "service_healthy":
+                assert healthcheck(services[dependency]), f"{name} → {dependency}"
+    assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
 
 
 def mounts(service: Document) -> dict[str, str]:
@@ -382,11 +457,23 @@ def test_services_hpas_and_pdbs_select_their_deployments() -> None:
     for name, pdb in resources("PodDisruptionBudget").items():
         labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
         assert selects(pdb["spec"]["selector"]["matchLabels"], labels), name
-        assert pdb["spec"]["minAvailable"] < deployments[name]["spec"]["replicas"], name
+        hpa = resources("HorizontalPodAutoscaler")[name]
+        assert pdb["spec"]["minAvailable"] < hpa["spec"]["minReplicas"], name
+
+
+def test_deployments_an_hpa_scales_set_no_replicas() -> None:
+    """``replicas`` on a Deployment the HPA scales would reset the scale on every apply."""
+    deployments = resources("Deployment")
+    for hpa in resources("HorizontalPodAutoscaler").values():
+        target = hpa["spec"]["scaleTargetRef"]["name"]
+        assert "replicas" not in deployments[target]["spec"], target
+        assert hpa["spec"]["minReplicas"] >= 2, target
 
 
 def test_only_integra_pods_and_prometheus_reach_the_services() -> None:
-    (policy,) = resources("NetworkPolicy").values()
+    (policy,) = (
+        p for p in resources("NetworkPolicy").values() if "Ingress" in p["spec"]["policyTypes"]
+    )
     selected = set(policy["spec"]["podSelector"]["matchExpressions"][0]["values"])
     assert selected == {f"integra-{name}" for name in SERVICES}, "the gateway stays reachable"
     (rule,) = policy["spec"]["ingress"]
@@ -395,6 +482,98 @@ def test_only_integra_pods_and_prometheus_reach_the_services() -> None:
     gateway = resources("Deployment")["integra-gateway"]["spec"]["template"]["metadata"]
     assert gateway["labels"]["app.kubernetes.io/part-of"] == "integra"
     assert [p["port"] for p in rule["ports"]] == ["http"]
+
+
+STARTUP_BUDGET_SECONDS = 60
+"""At least this long for a cold start (imports, MongoDB connection) before liveness counts."""
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_a_startup_probe_holds_liveness_back_during_a_slow_start(component: str) -> None:
+    for container in containers(resources("Deployment")[f"integra-{component}"]):
+        startup = container["startupProbe"]
+        assert startup["httpGet"] == container["livenessProbe"]["httpGet"]
+        budget = startup["failureThreshold"] * startup["periodSeconds"]
+        assert budget >= STARTUP_BUDGET_SECONDS, budget
+
+
+def prestop_sleep_seconds(container: Document) -> float:
+    """N of a ``python -c "import time; time.sleep(N)"`` (or ``sleep N``) preStop hook."""
+    command = container["lifecycle"]["preStop"]["exec"]["command"]
+    if command[0] == "sleep":
+        return float(command[1])
+    assert command[:2] == ["python", "-c"], command
+    (seconds,) = re.fullmatch(r"import time; time\.sleep\((\d+(?:\.\d+)?)\)", command[2]).groups()  # type: ignore[union-attr]  # fails the test when it does not match
+    return float(seconds)
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_pods_drain_before_they_stop_and_have_time_to_finish(component: str) -> None:
+    """The preStop sleep keeps the pod serving while the endpoints drop it; then uvicorn
+    finishes the requests in flight (a request may wait INTEGRA_MONGO_TIMEOUT_MS for
+    MongoDB) before the grace period ends in SIGKILL."""
+    spec = resources("Deployment")[f"integra-{component}"]["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    drain = prestop_sleep_seconds(container)
+    assert drain >= 5, "endpoints and kube-proxy need a few seconds to drop the pod"
+    request = int(configmap()["INTEGRA_MONGO_TIMEOUT_MS"]) / 1000
+    assert spec["terminationGracePeriodSeconds"] >= drain + request + 10
+
+
+CALLS = {
+    "gateway": {"scoring", "risk", "kpi"},
+    "scoring": {"risk", "kpi"},  # shop deletions
+    "risk": {"kpi"},  # the KPI codes of a rule
+    "kpi": {"risk", "scoring"},  # outbox events; the no-data monitor reads the shops
+}
+"""Who calls whom (the *_URL settings each component uses)."""
+
+
+def pod_labels(component: str) -> dict[str, str]:
+    labels: dict[str, str] = resources("Deployment")[f"integra-{component}"]["spec"]["template"][
+        "metadata"
+    ]["labels"]
+    return labels
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_egress_is_denied_but_dns_mongodb_and_the_calls_a_component_makes(component: str) -> None:
+    source = pod_labels(component)
+    port = int(configmap()["INTEGRA_PORT"])
+    dns = {"k8s-app": "kube-dns"}
+    assert egress_allowed(source, "kube-system", dns, 53, "UDP")
+    assert egress_allowed(source, "kube-system", dns, 53, "TCP")
+    assert not egress_allowed(source, "kube-system", {"k8s-app": "other"}, 53, "UDP")
+    uri = resources("Secret")["integra-mongodb"]["stringData"]["MONGODB_URI"]
+    hosts = uri.partition("://")[2].partition("/")[0]
+    for mongodb in {int(p) for p in re.findall(r":(\d+)", hosts)}:
+        assert egress_allowed(source, None, {}, mongodb), "MongoDB may be outside the cluster"
+        assert egress_allowed(source, "mongodb", {"app": "mongo"}, mongodb)
+    for callee in COMPONENTS:
+        allowed = egress_allowed(source, "integra", pod_labels(callee), port)
+        assert allowed == (callee in CALLS[component]), f"{component} → {callee}"
+    assert not egress_allowed(source, None, {}, 443), "no other address outside the cluster"
+    assert not egress_allowed(source, None, {}, port)
+    assert not egress_allowed(source, "default", {}, port), "nor another namespace"
+    assert not egress_allowed(source, "integra", {"app.kubernetes.io/part-of": "x"}, port)
+
+
+def test_only_kpi_reaches_the_prometheus_it_reads_the_platform_kpis_from() -> None:
+    url = configmap()["INTEGRA_KPI_PLATFORM_PROMETHEUS_URL"]
+    host, port = re.fullmatch(r"http://([^/:]+):(\d+)/?", url).groups()  # type: ignore[union-attr]  # fails the test when it does not match
+    service, namespace = host.split(".")[:2]
+    prometheus = {"app.kubernetes.io/name": "prometheus"}
+    for component in COMPONENTS:
+        allowed = egress_allowed(pod_labels(component), namespace, prometheus, int(port))
+        assert allowed == (component == "kpi"), component
+    assert service == "prometheus-operated"
+
+
+def test_every_url_the_components_call_is_a_service_the_egress_policy_allows() -> None:
+    settings = configmap()
+    port = int(settings["INTEGRA_PORT"])
+    urls = {f"http://integra-{callee}:{port}" for callees in CALLS.values() for callee in callees}
+    assert urls == {v for k, v in settings.items() if k.endswith("_URL") and "PROMETHEUS" not in k}
 
 
 def test_the_service_monitor_scrapes_every_service_as_an_integra_job() -> None:

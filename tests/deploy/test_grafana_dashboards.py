@@ -1,9 +1,11 @@
 """The Grafana dashboards (deploy/grafana/dashboards/*.json) and their provisioning.
 
-Every panel must have a title and the provisioned Prometheus datasource, and every query may
-name only metrics the code exports (counters' ``_total``, histograms' ``_bucket``/``_sum``/
-``_count``) or recording rules of deploy/prometheus/rules — so a renamed metric or rule breaks
-the test instead of leaving an empty panel.
+Every panel must have a title and query the Prometheus the dashboard's ``datasource`` variable
+selects (no datasource uid is written in a dashboard, so it imports into any Grafana; the
+``__inputs`` block asks for the Prometheus on import), and every query may name only metrics
+the code exports (counters' ``_total``, histograms' ``_bucket``/``_sum``/``_count``) or
+recording rules of deploy/prometheus/rules — so a renamed metric or rule breaks the test
+instead of leaving an empty panel.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ DATASOURCES = GRAFANA / "provisioning" / "datasources" / "prometheus.yaml"
 PROVIDERS = GRAFANA / "provisioning" / "dashboards" / "integra.yaml"
 GRAFANA_VARIABLES = frozenset({"__rate_interval", "__interval", "__range", "__all"})
 PANEL_TYPES = frozenset({"timeseries", "stat", "gauge", "bargauge", "table", "text", "heatmap"})
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+"""What every panel, query and query variable reads: the ``datasource`` variable."""
 LABEL_VALUES = re.compile(r"^label_values\(\s*([a-zA-Z_:][\w:]*)\s*,\s*(\w+)\s*\)$")
 
 
@@ -72,7 +76,6 @@ def test_there_are_the_three_dashboards_with_unique_uids() -> None:
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
 def test_every_panel_has_a_title_and_the_prometheus_datasource(path: Path) -> None:
-    uid = datasource_uid()
     problems = []
     for panel in panels(load(path)):
         name = f"panel {panel.get('id')} {panel.get('title')!r}"
@@ -82,13 +85,13 @@ def test_every_panel_has_a_title_and_the_prometheus_datasource(path: Path) -> No
             problems.append(f"{name}: no title")
         if panel.get("type") not in PANEL_TYPES:
             problems.append(f"{name}: unknown type {panel.get('type')!r}")
-        if panel.get("datasource") != {"type": "prometheus", "uid": uid}:
+        if panel.get("datasource") != DATASOURCE:
             problems.append(f"{name}: datasource {panel.get('datasource')!r}")
         targets = panel.get("targets", [])
         if not targets:
             problems.append(f"{name}: no query")
         for target in targets:
-            if target.get("datasource", panel.get("datasource")) != panel.get("datasource"):
+            if target.get("datasource") != DATASOURCE:
                 problems.append(f"{name}: query {target.get('refId')} uses another datasource")
             if not str(target.get("expr", "")).strip():
                 problems.append(f"{name}: query {target.get('refId')} has no expression")
@@ -96,6 +99,67 @@ def test_every_panel_has_a_title_and_the_prometheus_datasource(path: Path) -> No
         if len(set(ref_ids)) != len(ref_ids):
             problems.append(f"{name}: duplicate refIds {ref_ids}")
     assert not problems, "\n".join(problems)
+
+
+def datasource_references(node: object) -> Iterator[object]:
+    """Every ``datasource`` value anywhere in a dashboard (panels, targets, variables, …)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "datasource":
+                yield value
+            yield from datasource_references(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from datasource_references(item)
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
+def test_the_datasource_is_a_variable_and_no_uid_is_written_in(path: Path) -> None:
+    board = load(path)
+    variables = board["templating"]["list"]
+    (variable,) = [v for v in variables if v["type"] == "datasource"]
+    assert variable["name"] == "datasource"
+    assert variable["query"] == "prometheus"
+    assert not variable.get("includeAll")
+    assert not variable.get("multi")
+    # Empty, as Grafana exports it: the variable starts on the default Prometheus datasource
+    # (the provisioned one, see the test below), not on a uid that exists in one Grafana only.
+    assert variable.get("current", {}) == {}
+    references = list(datasource_references(board))
+    assert references, "no datasource at all"
+    assert [r for r in references if r != DATASOURCE] == []
+    assert datasource_uid() not in path.read_text(), "the provisioned uid is written in"
+    for query_variable in (v for v in variables if v["type"] == "query"):
+        assert query_variable["datasource"] == DATASOURCE, query_variable["name"]
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
+def test_the_dashboard_asks_for_its_prometheus_on_import(path: Path) -> None:
+    """``__inputs``/``__requires`` as Grafana's "Export for sharing externally" writes them:
+    the import form asks for a Prometheus datasource."""
+    board = load(path)
+    inputs = board["__inputs"]
+    assert {
+        "name": "DS_PROMETHEUS",
+        "type": "datasource",
+        "pluginId": "prometheus",
+    }.items() <= inputs[0].items()
+    assert all(i["label"] and i["pluginName"] for i in inputs)
+    declared = {i["name"] for i in inputs}
+    used = set(re.findall(r"\$\{(DS_\w+)\}", path.read_text()))
+    assert used <= declared, used - declared
+    requires = {(r["type"], r["id"]) for r in board["__requires"]}
+    assert {("grafana", "grafana"), ("datasource", "prometheus")} <= requires
+    panel_types = {p["type"] for p in panels(board) if p.get("type") != "row"}
+    assert {("panel", t) for t in panel_types} <= requires
+
+
+def test_the_provisioned_prometheus_is_the_default_datasource() -> None:
+    """A provisioned dashboard's empty ``datasource`` variable selects the default datasource."""
+    sources = yaml.safe_load(DATASOURCES.read_text())["datasources"]
+    (prometheus,) = [s for s in sources if s["type"] == "prometheus"]
+    assert prometheus["isDefault"] is True
+    assert [s["name"] for s in sources if s.get("isDefault")] == [prometheus["name"]]
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
