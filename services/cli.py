@@ -72,6 +72,7 @@ def _serve(app: Starlette, settings: IntegraSettings) -> None:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         log_config=None,  # uvicorn's loggers propagate to the JSON handler of main()
     )
 
