@@ -30,8 +30,8 @@ class IntegraSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP server.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    shutdown_timeout_seconds: float = Field(
-        default=25.0,
+    shutdown_timeout_seconds: int = Field(
+        default=25,
         gt=0,
         le=3600,
         description="On SIGTERM, how long the requests in flight may take before they are "

@@ -521,7 +521,7 @@ def test_pods_drain_before_they_stop_and_have_time_to_finish(component: str) -> 
     drain = prestop_sleep_seconds(container)
     assert drain >= 5, "endpoints and kube-proxy need a few seconds to drop the pod"
     request = int(configmap()["INTEGRA_MONGO_TIMEOUT_MS"]) / 1000
-    shutdown = float(configmap()["INTEGRA_SHUTDOWN_TIMEOUT_SECONDS"])
+    shutdown = int(configmap()["INTEGRA_SHUTDOWN_TIMEOUT_SECONDS"])
     assert shutdown >= request, "uvicorn would cut a request waiting for MongoDB"
     assert spec["terminationGracePeriodSeconds"] >= drain + shutdown + 5
 
