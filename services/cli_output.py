@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import json
 import logging
-import sys
 from typing import Final, TextIO, TypeVar
 
 import httpx
@@ -23,12 +22,12 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 from pymongo.errors import ConnectionFailure, InvalidURI, OperationFailure
 
+from services.runtime.json_logging import send_logs_to
+
 #: Exit code of a command that failed in an expected way (argparse's usage errors exit 2).
 FAILED: Final = 1
 #: Exit code after Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2).
 INTERRUPTED: Final = 130
-#: Noisy libraries kept at WARNING whatever the configured level (as for the JSON logs).
-_QUIET: Final = ("httpx", "httpcore", "pymongo")
 #: MongoDB's error code for refused credentials.
 _AUTHENTICATION_FAILED: Final = 18
 #: services/seed.py raises RuntimeError(f"GraphQL errors: {errors!r}") for an answer with errors.
@@ -55,15 +54,7 @@ class _PlainFormatter(logging.Formatter):
 def configure_plain_output(level: str, stream: TextIO | None = None) -> None:
     """Send every logger's records as plain lines to ``stream`` (stderr), so that stdout
     holds only a command's result (the key of ``create-api-key``, for a script)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(_PlainFormatter())
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    send_logs_to(_PlainFormatter(), level, stream)
 
 
 def settings_or_fail(settings_class: type[Settings]) -> Settings:

@@ -49,18 +49,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str, stream: TextIO | None = None) -> None:
-    """Send every logger's records (uvicorn's too) as JSON lines to ``stream`` (stderr)."""
+def send_logs_to(formatter: logging.Formatter, level: str, stream: TextIO | None) -> None:
+    """Make ``formatter`` on ``stream`` (stderr) the one handler of every logger's records,
+    at ``level``, the noisy libraries at WARNING."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def configure_logging(level: str, stream: TextIO | None = None) -> None:
+    """Send every logger's records (uvicorn's too) as JSON lines to ``stream`` (stderr)."""
+    send_logs_to(JsonFormatter(), level, stream)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
-    for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.WARNING)

@@ -29,6 +29,21 @@ def clean_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def split_env(
+    mongo_uri: str, ports: Mapping[str, int], prefix: str, **overrides: str
+) -> dict[str, str]:
+    """The environment of a split deployment (each component its own process over one
+    database): the services' URLs from ``ports``, databases named ``<prefix><gateway port>``."""
+    return clean_env(
+        MONGODB_URI=mongo_uri,
+        INTEGRA_DB_PREFIX=f"{prefix}{ports['gateway']}",
+        INTEGRA_SCORING_URL=f"http://127.0.0.1:{ports['scoring']}",
+        INTEGRA_RISK_URL=f"http://127.0.0.1:{ports['risk']}",
+        INTEGRA_KPI_URL=f"http://127.0.0.1:{ports['kpi']}",
+        **overrides,
+    )
+
+
 class IntegraProcess:
     """``integra <args>`` as a child process, with its output kept in a log file."""
 

@@ -17,7 +17,7 @@ import pytest
 
 from services.runtime.embedded import free_port
 from tests.conftest import TEST_JWT_SECRET, bearer, signed_jwt
-from tests.e2e.processes import IntegraProcess, clean_env, graphql, integra_up
+from tests.e2e.processes import IntegraProcess, graphql, integra_up, split_env
 
 pytestmark = pytest.mark.slow
 
@@ -31,13 +31,11 @@ SERVICES = "{ platform { services { name ready } } }"
 def split(mongo_uri: str, tmp_path: Path) -> Iterator[dict[str, tuple[str, IntegraProcess]]]:
     """Each component as its own ``integra serve`` process over one database."""
     ports = {name: free_port() for name in COMPONENTS}
-    env = clean_env(
-        MONGODB_URI=mongo_uri,
-        INTEGRA_DB_PREFIX=f"deg{ports['gateway']}",
+    env = split_env(
+        mongo_uri,
+        ports,
+        "deg",
         INTEGRA_JWT_SECRET=TEST_JWT_SECRET,
-        INTEGRA_SCORING_URL=f"http://127.0.0.1:{ports['scoring']}",
-        INTEGRA_RISK_URL=f"http://127.0.0.1:{ports['risk']}",
-        INTEGRA_KPI_URL=f"http://127.0.0.1:{ports['kpi']}",
         INTEGRA_SERVICE_TIMEOUT_SECONDS="2",
         INTEGRA_KPI_PLATFORM_RECORDER="false",
     )

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from services.runtime.embedded import free_port
-from tests.e2e.processes import IntegraProcess, clean_env, graphql
+from tests.e2e.processes import IntegraProcess, graphql, split_env
 
 pytestmark = pytest.mark.slow
 
@@ -58,12 +58,10 @@ class Cluster:
 def cluster(mongo_uri: str, tmp_path: Path) -> Iterator[Cluster]:
     """scoring, risk, kpi and the gateway as separate processes over one MongoDB."""
     ports = {name: free_port() for name in ("scoring", "risk", "kpi", "gateway")}
-    env = clean_env(
-        MONGODB_URI=mongo_uri,
-        INTEGRA_DB_PREFIX=f"res{ports['gateway']}",
-        INTEGRA_SCORING_URL=f"http://127.0.0.1:{ports['scoring']}",
-        INTEGRA_RISK_URL=f"http://127.0.0.1:{ports['risk']}",
-        INTEGRA_KPI_URL=f"http://127.0.0.1:{ports['kpi']}",
+    env = split_env(
+        mongo_uri,
+        ports,
+        "res",
         INTEGRA_SERVICE_TIMEOUT_SECONDS="2",
         INTEGRA_GATEWAY_BREAKER_FAILURE_THRESHOLD="3",
         INTEGRA_GATEWAY_BREAKER_COOLDOWN_SECONDS="1",

@@ -25,7 +25,7 @@ from services.runtime.embedded import free_port
 from services.runtime.json_logging import JsonFormatter
 from tests.conftest import TEST_JWT_SECRET, bearer, signed_jwt
 from tests.e2e.otlp_receiver import OtlpReceiver, ReceivedSpan
-from tests.e2e.processes import IntegraProcess, admin_headers, clean_env, graphql
+from tests.e2e.processes import IntegraProcess, admin_headers, clean_env, graphql, split_env
 
 pytestmark = pytest.mark.slow
 
@@ -174,13 +174,11 @@ def test_a_dashboard_across_processes_is_one_trace_and_an_escalation_continues_i
     tmp_path: Path, mongo_uri: str, receiver: OtlpReceiver
 ) -> None:
     ports = {name: free_port() for name in ("scoring", "risk", "kpi", "gateway")}
-    env = clean_env(
-        MONGODB_URI=mongo_uri,
-        INTEGRA_DB_PREFIX=f"trace{ports['gateway']}",
+    env = split_env(
+        mongo_uri,
+        ports,
+        "trace",
         INTEGRA_JWT_SECRET=TEST_JWT_SECRET,
-        INTEGRA_SCORING_URL=f"http://127.0.0.1:{ports['scoring']}",
-        INTEGRA_RISK_URL=f"http://127.0.0.1:{ports['risk']}",
-        INTEGRA_KPI_URL=f"http://127.0.0.1:{ports['kpi']}",
         **_otel_env(receiver),
     )
     processes: list[IntegraProcess] = []
