@@ -23,7 +23,7 @@ def _rss_kb(pid: int) -> int:
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (``/proc/<pid>/stat`` fields 14 and 15)."""
     with contextlib.suppress(OSError, ValueError, IndexError):
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -31,7 +31,8 @@ def _cpu_seconds(pid: int) -> float:
     return 0.0
 
 
-def _is_database(pid: int) -> bool:
+def is_database(pid: int) -> bool:
+    """Whether a process is an nx-27017 server."""
     with contextlib.suppress(OSError):
         return b"nx_27017" in Path(f"/proc/{pid}/cmdline").read_bytes()
     return False
@@ -62,10 +63,10 @@ class PeakRss:
         app = db = 0
         for server in self.servers:
             for pid in server.pids():
-                cpu = _cpu_seconds(pid)
+                cpu = cpu_seconds(pid)
                 self._cpu_start.setdefault(pid, cpu)
                 self._cpu_last[pid] = cpu
-                if _is_database(pid):
+                if is_database(pid):
                     self._database.add(pid)
                     db += _rss_kb(pid)
                 else:

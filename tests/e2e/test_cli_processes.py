@@ -12,6 +12,7 @@ import json
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,12 +102,21 @@ def test_create_api_key_without_its_mongodb_is_one_line() -> None:
     )
 
 
+_WITH_DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def test_ctrl_c_during_seed_is_one_line_and_exit_130() -> None:
     """A server that accepts the connection and never answers: seed waits until Ctrl-C."""
     with socket.create_server(("127.0.0.1", 0)) as silent:
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/graphql"
+        # Ctrl-C given back its default before the exec: a test run in the background (a CI
+        # runner's, ``cmd &``) starts with SIGINT ignored, and a child inherits that.
+        command = [INTEGRA, "seed", "--url", url, "--api-key", "ik_unused"]
         seed = subprocess.Popen(
-            [INTEGRA, "seed", "--url", url, "--api-key", "ik_unused"],
+            [sys.executable, "-c", _WITH_DEFAULT_SIGINT, *command],
             env=_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
