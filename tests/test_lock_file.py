@@ -137,7 +137,8 @@ def test_the_runtime_lock_leaves_out_the_dev_only_dependencies() -> None:
 def make_variable(name: str) -> str:
     """A ``NAME = value`` of the Makefile, continuation lines joined."""
     text = re.sub(r"\\\n\s*", " ", MAKEFILE.read_text(encoding="utf-8"))
-    (value,) = re.findall(rf"^{name}\s*\??=\s*(.*)$", text, flags=re.MULTILINE)
+    values: list[str] = re.findall(rf"^{name}\s*\??=\s*(.*)$", text, flags=re.MULTILINE)
+    (value,) = values
     return value.strip()
 
 
@@ -165,7 +166,8 @@ def test_make_lock_compiles_both_locks_from_pypi_with_hashes_for_python_3_11() -
     full = [line for line in recipe if f"-o {LOCK.name}" in line]
     runtime = [line for line in recipe if f"-o {RUNTIME_LOCK.name}" in line]
     assert len(full) == len(runtime) == 1, recipe
-    assert "--extra dev" in full[0] and "--extra" not in runtime[0]
+    assert "--extra dev" in full[0]
+    assert "--extra" not in runtime[0]
     assert f"--constraint {LOCK.name}" in runtime[0], "the image runs the versions CI tested"
     assert recipe.index(full[0]) < recipe.index(runtime[0])
     for text in (LOCK, RUNTIME_LOCK):
