@@ -10,13 +10,32 @@ APT_INSTALL = if [ "$$(id -u)" -eq 0 ]; then S=; else S=sudo; fi; \
 	$$S env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	$$S env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 
-.PHONY: up test lint tools seed schema clean graphiql federation node chromium
+.PHONY: up test lint tools seed schema clean graphiql federation node chromium lock
 
-$(STAMP): pyproject.toml
+# The venv installs exactly the pins of requirements.lock (runtime + dev, with hashes), then
+# Integra itself without dependencies; a change of pyproject.toml or of the lock reinstalls.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements.lock
+	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# The locks, from PyPI whatever pip or uv are configured with on this machine:
+# requirements.lock (runtime + dev: make, CI) and requirements-runtime.lock (runtime only, the
+# image), the latter constrained by the former so the image runs the versions CI tested.
+#   make lock                                   keep the pins, add what pyproject.toml adds
+#   make lock UPGRADE=--upgrade                 every package to its newest allowed version
+#   make lock UPGRADE='--upgrade-package httpx' one package (the option may repeat)
+UV ?= $(VENV)/bin/uv
+UV_FROM_PYPI = env -u UV_INDEX -u UV_EXTRA_INDEX_URL -u UV_FIND_LINKS -u UV_NO_INDEX $(UV)
+UPGRADE ?=
+LOCK_OPTIONS = --no-config --index-url https://pypi.org/simple --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command 'make lock' --quiet
+lock: $(STAMP)
+	$(UV_FROM_PYPI) pip compile pyproject.toml --extra dev $(LOCK_OPTIONS) $(UPGRADE) -o requirements.lock
+	$(UV_FROM_PYPI) pip compile pyproject.toml --constraint requirements.lock $(LOCK_OPTIONS) $(UPGRADE) \
+		-o requirements-runtime.lock
 
 up: $(STAMP) graphiql
 	$(VENV)/bin/integra up

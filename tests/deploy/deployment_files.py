@@ -8,6 +8,7 @@ variable names they read, so the files can be checked against the code.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,23 @@ def dockerfile_exec_form(keyword: str, path: Path = DOCKERFILE) -> list[str]:
             value: list[str] = json.loads(arguments)
             return value
     raise AssertionError(f"{path.name} has no {keyword}")
+
+
+def dockerfile_key_values(keyword: str, path: Path = DOCKERFILE) -> dict[str, str]:
+    """The ``KEY=value`` pairs of an instruction of the final stage (``LABEL``, ``ARG``), with
+    ``${NAME}`` replaced by the default of the stage's ``ARG NAME=default``."""
+    pairs: dict[str, str] = {}
+    args: dict[str, str] = {}
+    for found, arguments in dockerfile_instructions(path):
+        if found in (keyword, "ARG"):
+            for pair in shlex.split(arguments):
+                name, _, value = pair.partition("=")
+                value = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], value)
+                if found == "ARG":
+                    args[name] = value
+                if found == keyword:
+                    pairs[name] = value
+    return pairs
 
 
 # --------------------------------------------------------------------------------- compose

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from tests.deploy.deployment_files import (
     COMPOSE,
     DEPLOY,
     KUSTOMIZATION,
+    ROOT,
     Document,
     compose,
     compose_environment,
@@ -36,6 +38,7 @@ from tests.deploy.deployment_files import (
     dockerfile_env,
     dockerfile_exec_form,
     dockerfile_instructions,
+    dockerfile_key_values,
     egress_allowed,
     is_integra,
     kubernetes_documents,
@@ -106,6 +109,61 @@ def dockerfile_instructions_all() -> list[tuple[str, str]]:
         for line in joined.splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
+
+
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+RUNTIME_LOCK = "requirements-runtime.lock"
+OCI = "org.opencontainers.image."
+
+
+def test_the_image_has_the_oci_labels_of_the_project() -> None:
+    labels = dockerfile_key_values("LABEL")
+    assert labels[OCI + "title"] == PROJECT["name"]
+    assert labels[OCI + "description"]
+    # The version is a build argument whose default is pyproject.toml's version.
+    assert labels[OCI + "version"] == PROJECT["version"]
+    written = " ".join(arguments for keyword, arguments in dockerfile_instructions())
+    assert f'{OCI}version="${{INTEGRA_VERSION}}"' in written, "--build-arg INTEGRA_VERSION=…"
+    assert labels[OCI + "source"].startswith("https://")
+    assert labels[OCI + "licenses"] == PROJECT["license"]
+
+
+def test_the_image_installs_the_runtime_lock_with_hashes_then_integra_alone() -> None:
+    instructions = dockerfile_instructions_all()
+    copies = [i for i, (k, a) in enumerate(instructions) if k == "COPY" and RUNTIME_LOCK in a]
+    runs = [a for k, a in instructions if k == "RUN"]
+    installs = [
+        command.strip()
+        for run in runs
+        for command in run.split("&&")
+        if " install " in command and "--upgrade pip" not in command
+    ]
+    assert installs == [
+        f"/opt/integra/bin/pip install --require-hashes -r {RUNTIME_LOCK}",
+        "/opt/integra/bin/pip install --no-deps .",
+    ]
+    # The lock is installed before the sources are copied: a code change keeps that layer.
+    first_install = next(
+        i for i, (k, a) in enumerate(instructions) if k == "RUN" and RUNTIME_LOCK in a
+    )
+    sources = [
+        i for i, (k, a) in enumerate(instructions) if k == "COPY" and "services" in a.split()
+    ]
+    assert copies
+    assert sources
+    assert copies[0] < first_install < sources[0]
+
+
+def test_the_base_images_are_one_precise_python_tag_of_the_locked_python() -> None:
+    images = {a.split()[0] for k, a in dockerfile_instructions_all() if k == "FROM"}
+    assert len(images) == 1, images
+    (image,) = images
+    match = re.fullmatch(r"python:(\d+)\.(\d+)\.(\d+)-slim-bookworm(@sha256:[0-9a-f]{64})?", image)
+    assert match, f"{image}: pin the patch release (and the digest where a registry answers)"
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    locked = re.search(r"--python-version (\d+)\.(\d+)", makefile)
+    assert locked, "make lock compiles for one Python version"
+    assert match.groups()[:2] == locked.groups(), "the image runs the Python the lock is for"
 
 
 # --------------------------------------------------------------------------------- compose
