@@ -9,6 +9,7 @@ longer has, and the runtime lock pins what the full lock pins.
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import shlex
 import tomllib
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -183,3 +185,23 @@ def test_make_installs_the_lock_then_integra_without_dependencies() -> None:
         f"$(VENV)/bin/pip install --quiet --require-hashes -r {LOCK.name}",
         "$(VENV)/bin/pip install --quiet --no-deps -e .",
     ]
+
+
+#: In every venv, beside the lock: the installer itself and the project (``-e .``).
+_NOT_LOCKED = {canonicalize_name(n) for n in ("pip", "setuptools", "wheel", PROJECT["name"])}
+
+
+def test_the_venv_holds_exactly_the_locked_versions() -> None:
+    # What ``pip freeze`` lists, read from the running interpreter's own environment: a
+    # fresh clone's ``make`` installs the lock and nothing else, at exactly its versions.
+    installed = {
+        canonicalize_name(d.metadata["Name"]): Version(d.version)
+        for d in importlib.metadata.distributions()
+    }
+    marker_env = default_environment()
+    locked = {
+        pin.name: pin.version
+        for pin in read_lock(LOCK)
+        if pin.requirement.marker is None or pin.requirement.marker.evaluate(marker_env)
+    }
+    assert {n: v for n, v in installed.items() if n not in _NOT_LOCKED} == locked

@@ -146,7 +146,10 @@ def test_a_dashboard_in_one_process_is_one_trace_through_every_service_into_mong
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = clean_env(
-        INTEGRA_PORT=str(port), INTEGRA_DATA_DIR=str(tmp_path / "data"), **_otel_env(receiver)
+        INTEGRA_PORT=str(port),
+        INTEGRA_DATA_DIR=str(tmp_path / "data"),
+        INTEGRA_LOG_LEVEL="debug",  # an access line per request
+        **_otel_env(receiver),
     )
     process = IntegraProcess(["up"], env, tmp_path / "up.log")
     try:
@@ -168,6 +171,14 @@ def test_a_dashboard_in_one_process_is_one_trace_through_every_service_into_mong
         assert all(c.attributes["integra.service"] == service.strip() for c in calls)
         assert _mongo_under(spans, service), (service, names)
     _assert_one_tree(spans, parent)
+    # The request's log line names its trace: from the log, an operator finds the trace.
+    log = (tmp_path / "up.log").read_text().splitlines()
+    lines = [json.loads(line) for line in log if line.startswith("{")]  # GraphiQL's link too
+    [access] = [
+        line for line in lines if line.get("trace_id") == trace_id and "/graphql" in line["message"]
+    ]
+    assert access["span_id"] in {s.span_id for s in spans}
+    assert access["request_id"]
 
 
 def test_a_dashboard_across_processes_is_one_trace_and_an_escalation_continues_it(
