@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 SERVICE_CALLS = "gateway_service_calls_total"
-MONGO_COMMANDS = "mongodb_command_duration_seconds_count"
+MONGO_COMMANDS = "db_client_operation_duration_seconds_count"
 OPERATIONS = "graphql_operations_total"
 GATEWAY_MONGO = "mongodb commands of the gateway"
 _NAMES = (SERVICE_CALLS, MONGO_COMMANDS, OPERATIONS, GATEWAY_MONGO)
@@ -30,13 +30,13 @@ def counters(text: str) -> dict[str, float]:
     for line in text.splitlines():
         name = line.split("{", 1)[0].split(" ", 1)[0]
         if name in sums:
-            if name == MONGO_COMMANDS and any(f'command="{w}"' in line for w in _WRITES):
+            if name == MONGO_COMMANDS and any(f'db_operation_name="{w}"' in line for w in _WRITES):
                 continue
             value = float(line.rsplit(" ", 1)[1])
             sums[name] += value
             if name == MONGO_COMMANDS:
                 labels = dict(_LABEL.findall(line))
-                key = f"{labels.get('service')}.{labels.get('command')}"
+                key = f"{labels.get('service')}.{labels.get('db_operation_name')}"
                 sums[key] = sums.get(key, 0.0) + value
                 if labels.get("service") == "gateway":
                     sums[GATEWAY_MONGO] += value

@@ -219,7 +219,8 @@ class ServiceClient:
             ) from None
         finally:
             SERVICE_CALLS.labels(self.name, route, outcome).inc()
-            SERVICE_CALL_DURATION.labels(self.name, route).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            SERVICE_CALL_DURATION.labels(self.name, request.method, route).observe(elapsed)
         if response.status_code in RETRYABLE_STATUSES:
             raise _TransientFailure(self._error(response))
         return response

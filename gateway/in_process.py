@@ -13,8 +13,9 @@ guarantees holds here too:
 - **Errors**: mapped by the service's own error boundary
   (:func:`services.runtime.http.as_integra_error`): a service error as is, a database that
   cannot be reached DATABASE_UNAVAILABLE, anything else INTERNAL_ERROR (logged).
-- **Metrics**: the same ``gateway_service_calls_total`` and call duration, labelled with the
-  route template the use case serves over HTTP (outcome ``http_4xx`` for a 4xx error), and
+- **Metrics**: the same ``gateway_service_calls_total`` and
+  ``http_client_request_duration_seconds``, labelled with the method and route template the
+  use case serves over HTTP (outcome ``http_4xx`` for a 4xx error), and
   the same per-operation call count.
 """
 
@@ -62,13 +63,13 @@ class InProcessCalls:
 
     def __init__(self, name: str, operations: Sequence[Operation[Any]]) -> None:
         self.name = name
-        self._routes = {op.uses: op.path for op in reversed(operations)}
+        self._routes = {op.uses: (op.method, op.path) for op in reversed(operations)}
 
     async def __call__(
         self, use_case: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs
     ) -> R:
         """Run ``use_case`` as the current caller, counted and timed like an HTTP call."""
-        route = self._routes.get(getattr(use_case, "__name__", ""), "in_process")
+        method, route = self._routes.get(getattr(use_case, "__name__", ""), ("", "in_process"))
         count_service_call(self.name)
         started = time.perf_counter()
         outcome = "error"
@@ -88,4 +89,5 @@ class InProcessCalls:
             raise error from None
         finally:
             SERVICE_CALLS.labels(self.name, route, outcome).inc()
-            SERVICE_CALL_DURATION.labels(self.name, route).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            SERVICE_CALL_DURATION.labels(self.name, method, route).observe(elapsed)

@@ -37,8 +37,9 @@ SERVICE_READY: Final = Gauge(
 )
 BREAKER_STATE: Final = Gauge(
     "gateway_circuit_breaker_state",
-    "State of the gateway's circuit breaker per service: 0 closed, 1 half-open, 2 open.",
-    ["service"],
+    "State set of the gateway's circuit breaker per service: 1 for the current state "
+    "(closed, open, half_open), 0 for the others.",
+    ["service", "state"],
     registry=REGISTRY,
 )
 BREAKER_TRANSITIONS: Final = Counter(
@@ -111,11 +112,11 @@ class RetryPolicy:
 
 
 class BreakerState(Enum):
-    """The states of a circuit breaker; the value is the metric's gauge value."""
+    """The states of a circuit breaker; the value is the metric's ``state`` label."""
 
-    CLOSED = 0
-    HALF_OPEN = 1
-    OPEN = 2
+    CLOSED = "closed"
+    HALF_OPEN = "half_open"
+    OPEN = "open"
 
 
 @dataclass
@@ -133,7 +134,7 @@ class CircuitBreaker:
     _trial_in_flight: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        BREAKER_STATE.labels(self.service).set(self.state.value)
+        self._export_state()
 
     @classmethod
     def from_settings(cls, service: str, settings: ResilienceSettings) -> CircuitBreaker:
@@ -173,8 +174,13 @@ class CircuitBreaker:
     def _enter(self, state: BreakerState) -> None:
         if state is not self.state:
             self.state = state
-            BREAKER_STATE.labels(self.service).set(state.value)
-            BREAKER_TRANSITIONS.labels(self.service, state.name.lower()).inc()
+            self._export_state()
+            BREAKER_TRANSITIONS.labels(self.service, state.value).inc()
+
+    def _export_state(self) -> None:
+        """The state set: one sample per state, 1 for the current one and 0 for the others."""
+        for each in BreakerState:
+            BREAKER_STATE.labels(self.service, each.value).set(int(each is self.state))
 
     def _rejection(self) -> IntegraError:
         return IntegraError(

@@ -66,6 +66,8 @@ log = logging.getLogger("integra.kpi.platform")
 
 HISTOGRAM: Final = "http_server_request_duration_seconds"
 EXCLUDED_ROUTES: Final = frozenset({"/healthz", "/readyz", "/metrics"})
+ROUTE: Final = "http_route"
+STATUS_CODE: Final = "http_response_status_code"
 
 
 SeriesKey = tuple[tuple[str, str], ...]
@@ -165,7 +167,7 @@ class PlatformWindow:
 
 
 def _counted(key: SeriesKey) -> bool:
-    return dict(key).get("route") not in EXCLUDED_ROUTES
+    return dict(key).get(ROUTE) not in EXCLUDED_ROUTES
 
 
 def platform_window(
@@ -191,7 +193,7 @@ def platform_window(
     seconds = errors = within = 0.0
     for key, earlier, later in deltas:
         seconds += max(later.total_seconds - earlier.total_seconds, 0.0)
-        if dict(key).get("status_code", "").startswith("5"):
+        if dict(key).get(STATUS_CODE, "").startswith("5"):
             errors += later.count - earlier.count
         else:
             within += later.buckets.get(bound, 0.0) - earlier.buckets.get(bound, 0.0)

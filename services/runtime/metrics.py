@@ -1,8 +1,10 @@
 """Prometheus metrics shared by every process, with bounded labels only.
 
-Request latency is ``http_server_request_duration_seconds`` labelled by service, method,
-route *template* and status code; the bucket at the SLA threshold (0.5 s) exists so that SLA
-compliance is computable in PromQL.
+Names and labels follow the OpenTelemetry semantic conventions as Prometheus spells them
+(dots become underscores): request latency is ``http_server_request_duration_seconds``
+labelled by ``service``, ``http_request_method``, ``http_route`` (the route *template*) and
+``http_response_status_code``; its ``_count`` is the request count (no separate counter). The
+bucket at the SLA threshold (0.5 s) exists so that SLA compliance is computable in PromQL.
 """
 
 from __future__ import annotations
@@ -29,21 +31,15 @@ LATENCY_BUCKETS: Final = (
 
 HTTP_REQUEST_DURATION: Final = Histogram(
     "http_server_request_duration_seconds",
-    "Duration of HTTP requests handled, by route template.",
-    ["service", "method", "route", "status_code"],
+    "Duration of HTTP requests handled, by route template; its _count counts the requests.",
+    ["service", "http_request_method", "http_route", "http_response_status_code"],
     buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )
-HTTP_REQUESTS: Final = Counter(
-    "http_server_requests",
-    "HTTP requests handled, by route template.",
-    ["service", "method", "route", "status_code"],
-    registry=REGISTRY,
-)
-MONGODB_COMMAND_DURATION: Final = Histogram(
-    "mongodb_command_duration_seconds",
-    "Duration of MongoDB commands sent by a service.",
-    ["service", "command", "outcome"],
+DB_OPERATION_DURATION: Final = Histogram(
+    "db_client_operation_duration_seconds",
+    "Duration of MongoDB commands sent by a service; error_type is empty on success.",
+    ["service", "db_system_name", "db_operation_name", "error_type"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
     registry=REGISTRY,
 )
@@ -67,9 +63,9 @@ SERVICE_CALLS: Final = Counter(
     registry=REGISTRY,
 )
 SERVICE_CALL_DURATION: Final = Histogram(
-    "gateway_service_call_duration_seconds",
-    "Duration of calls from the gateway to a service.",
-    ["service", "route"],
+    "http_client_request_duration_seconds",
+    "Duration of calls (each attempt) from the gateway to a service, by route template.",
+    ["service", "http_request_method", "http_route"],
     buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )
@@ -147,4 +143,3 @@ class RequestMetricsMiddleware:
             name_server_span(scope["method"], route)
             labels = (self.service, scope["method"], route, str(status))
             HTTP_REQUEST_DURATION.labels(*labels).observe(time.perf_counter() - started)
-            HTTP_REQUESTS.labels(*labels).inc()

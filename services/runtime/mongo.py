@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -17,7 +17,7 @@ from pymongo.monitoring import (
 )
 from pymongo.write_concern import WriteConcern
 
-from services.runtime.metrics import MONGODB_COMMAND_DURATION
+from services.runtime.metrics import DB_OPERATION_DURATION
 from services.runtime.records import Document
 from services.runtime.settings import IntegraSettings
 
@@ -37,10 +37,35 @@ _COMMANDS = frozenset(
         "bulkWrite", "dropDatabase",
     }
 )  # fmt: skip
+# MongoDB error code names reported as error_type; any other failure is its exception class
+# (network errors, as PyMongo reports them) or "_OTHER", so the label stays bounded.
+_ERROR_CODES = frozenset(
+    {
+        "DuplicateKey", "WriteConflict", "NoSuchTransaction", "NamespaceNotFound",
+        "CursorNotFound", "MaxTimeMSExpired", "NetworkTimeout", "HostUnreachable",
+        "Unauthorized", "BadValue", "InternalError", "TransactionTooOld", "NotWritablePrimary",
+    }
+)  # fmt: skip
+_ERROR_CLASSES = frozenset(
+    {"AutoReconnect", "NetworkTimeout", "ConnectionFailure", "NotPrimaryError", "OperationFailure"}
+)
+DB_SYSTEM: Final = "mongodb"
+
+
+def error_type(failure: Mapping[str, Any]) -> str:
+    """The bounded ``error_type`` of a failed command (OpenTelemetry's ``error.type``)."""
+    code, kind = failure.get("codeName"), failure.get("errtype")
+    if code in _ERROR_CODES:
+        return str(code)
+    if kind in _ERROR_CLASSES:
+        return str(kind)
+    return "_OTHER"
 
 
 class CommandMetrics(CommandListener):
-    """Observes each MongoDB command's latency into ``mongodb_command_duration_seconds``."""
+    """Observes each MongoDB command's latency into ``db_client_operation_duration_seconds``
+    (``db_system_name="mongodb"``, ``db_operation_name`` the command, ``error_type`` empty
+    on success)."""
 
     def __init__(self, service: str) -> None:
         self.service = service
@@ -50,17 +75,18 @@ class CommandMetrics(CommandListener):
 
     def succeeded(self, event: CommandSucceededEvent) -> None:
         """Record a successful command."""
-        self._observe(event.command_name, "success", event.duration_micros)
+        self._observe(event.command_name, "", event.duration_micros)
 
     def failed(self, event: CommandFailedEvent) -> None:
         """Record a failed command."""
-        self._observe(event.command_name, "error", event.duration_micros)
+        self._observe(event.command_name, error_type(event.failure), event.duration_micros)
 
-    def _observe(self, name: str, outcome: str, micros: int) -> None:
+    def _observe(self, name: str, error: str, micros: int) -> None:
         if name in _HOUSEKEEPING:
             return
         command = name if name in _COMMANDS else "other"
-        MONGODB_COMMAND_DURATION.labels(self.service, command, outcome).observe(micros / 1e6)
+        labels = (self.service, DB_SYSTEM, command, error)
+        DB_OPERATION_DURATION.labels(*labels).observe(micros / 1e6)
 
 
 def connect(settings: IntegraSettings, service: str) -> AsyncMongoClient[Document]:

@@ -236,7 +236,8 @@ def test_the_graphql_and_integration_dashboards_cover_their_metrics() -> None:
         "graphql_operations_total",
         "graphql_operation_duration_seconds_bucket",
         "gateway_service_calls_total",
-        "gateway_service_call_duration_seconds_bucket",
+        "http_client_request_duration_seconds_bucket",
+        "gateway_circuit_breaker_state",
     } <= referenced("integra-graphql")
     assert {
         "risk_escalations_total",
@@ -257,7 +258,7 @@ def test_the_provider_loads_the_dashboards_directory() -> None:
 
 def test_the_metric_name_reader_ignores_grafana_variables() -> None:
     expr = (
-        'sum by (service) (rate(http_server_requests_total{service=~"$service"}'
+        'sum by (service) (rate(http_server_request_duration_seconds_count{service=~"$service"}'
         '[$__rate_interval])) / on () group_left () count(up{job=~"integra.*"} == 0)'
     )
-    assert metric_names(expr) == {"http_server_requests_total", "up"}
+    assert metric_names(expr) == {"http_server_request_duration_seconds_count", "up"}

@@ -69,12 +69,12 @@ def test_the_request_histogram_has_a_bucket_at_the_sla_threshold() -> None:
 
 
 def test_the_table_reader() -> None:
-    assert exposed_name("http_server_requests", "counter") == "http_server_requests_total"
+    assert exposed_name("graphql_operations", "counter") == "graphql_operations_total"
     assert exposed_name("kpi_outbox_pending_events", "gauge") == "kpi_outbox_pending_events"
     documented = documented_metrics()
     assert documented["http_server_request_duration_seconds"] == MetricSpec(
         "http_server_request_duration_seconds",
         "histogram",
-        frozenset({"service", "method", "route", "status_code"}),
+        frozenset({"service", "http_request_method", "http_route", "http_response_status_code"}),
         DOCUMENT.name,
     )

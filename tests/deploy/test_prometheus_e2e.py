@@ -38,6 +38,7 @@ pytestmark = pytest.mark.slow
 
 SLA_SECONDS = 0.5
 PROBE_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
+SERIES_LABELS = ("service", "http_request_method", "http_route", "http_response_status_code")
 SERVICES = ("scoring", "risk", "kpi", "gateway")
 ROUNDS = 12
 SLOW_REQUESTS = 4
@@ -99,8 +100,9 @@ class Stack:
         return httpx.post(f"{self.base}{path}", content=chunks(), headers=headers, timeout=30)
 
     def histogram(self) -> dict[tuple[str, str, str, str], tuple[float, float]]:
-        """The stack's request histogram now, probes left out: per (service, method, route,
-        status_code) series, its count and its count within the SLA bucket."""
+        """The stack's request histogram now, probes left out: per (service,
+        http_request_method, http_route, http_response_status_code) series, its count and
+        its count within the SLA bucket."""
         text = httpx.get(f"{self.base}/metrics", timeout=10).text
         counts: dict[tuple[str, str, str, str], float] = {}
         within: dict[tuple[str, str, str, str], float] = {}
@@ -109,9 +111,9 @@ class Stack:
                 continue
             for sample in family.samples:
                 labels = sample.labels
-                if labels["route"] in PROBE_ROUTES:
+                if labels["http_route"] in PROBE_ROUTES:
                     continue
-                key = (labels["service"], labels["method"], labels["route"], labels["status_code"])
+                key = _series_key(labels)
                 if sample.name.endswith("_count"):
                     counts[key] = sample.value
                 elif sample.name.endswith("_bucket") and float(labels["le"]) == SLA_SECONDS:
@@ -156,17 +158,14 @@ def drive_slow_traffic(stack: Stack, requests: int) -> None:
 def scraped_counts(prometheus: PrometheusServer) -> dict[tuple[str, str, str, str], float]:
     """The latest scraped count of each non-probe request series."""
     samples = prometheus.query(
-        'http_server_request_duration_seconds_count{route!~"/metrics|/healthz|/readyz"}'
+        'http_server_request_duration_seconds_count{http_route!~"/metrics|/healthz|/readyz"}'
     )
-    return {
-        (
-            s["metric"]["service"],
-            s["metric"]["method"],
-            s["metric"]["route"],
-            s["metric"]["status_code"],
-        ): float(s["value"][1])
-        for s in samples
-    }
+    return {_series_key(s["metric"]): float(s["value"][1]) for s in samples}
+
+
+def _series_key(labels: dict[str, str]) -> tuple[str, str, str, str]:
+    service, method, route, status = (labels[name] for name in SERIES_LABELS)
+    return service, method, route, status
 
 
 def wait_until_scraped(
@@ -268,7 +267,9 @@ def test_prometheus_scrapes_the_stack_and_the_sli_rules_match_the_traffic(
 
         # Prometheus scraped the same 404s, and the rules agree with the traffic per service.
         not_found = prometheus.values(
-            'http_server_requests_total{service="scoring",status_code="404"}', "route"
+            'http_server_request_duration_seconds_count{service="scoring",'
+            'http_response_status_code="404"}',
+            "http_route",
         )
         assert not_found == {"/shops/{shop_id}": after[missing_shop][0]}
         rates = prometheus.values("service:http_requests:rate5m", "service")

@@ -191,7 +191,7 @@ def test_rule_expressions_name_only_exported_or_recorded_metrics() -> None:
 def test_metric_name_reader() -> None:
     expr = (
         'sum by (le, service) (rate(http_server_request_duration_seconds_bucket{le="0.5",'
-        'route!~"/metrics|/healthz"}[5m])) or on (service) 0 * service:http_requests:rate5m'
+        'http_route!~"/metrics|/healthz"}[5m])) or on (service) 0 * service:http_requests:rate5m'
         " / on () group_left () (1 - integra:slo_latency:target) > bool 14.4"
         ' unless absent(up{job=~"integra.*"} offset 1h) and 1e3 > inf'
     )

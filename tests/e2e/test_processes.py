@@ -160,7 +160,7 @@ def test_components_as_separate_processes(mongo_uri: str, tmp_path: Path) -> Non
         )
         assert shop["shop"]["score"]["band"] == "EXCELLENT"
         metrics = httpx.get(f"http://127.0.0.1:{scoring_port}/metrics").text
-        assert 'route="/shops/{shop_id}/assessments",service="scoring"' in metrics
+        assert 'http_route="/shops/{shop_id}/assessments",service="scoring"' in metrics
         assert _frozen_objects(f"http://127.0.0.1:{scoring_port}/metrics") > 10_000
     finally:
         gateway.kill()

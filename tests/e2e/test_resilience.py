@@ -93,8 +93,18 @@ def _gauge(cluster: Cluster, name: str, service: str) -> float:
     raise AssertionError(f"no {name} metric")
 
 
-def _breaker_state(cluster: Cluster, service: str) -> float:
-    return _gauge(cluster, "gateway_circuit_breaker_state", service)
+def _breaker_state(cluster: Cluster, service: str) -> str:
+    """The one state whose sample of the state set is 1 (every other state's is 0)."""
+    prefix = f'gateway_circuit_breaker_state{{service="{service}",state="'
+    text = httpx.get(f"{cluster.url('gateway')}/metrics").text
+    samples = {
+        line.removeprefix(prefix).split('"', 1)[0]: float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith(prefix)
+    }
+    assert sorted(samples) == ["closed", "half_open", "open"], samples
+    assert sorted(samples.values()) == [0.0, 0.0, 1.0], samples
+    return next(state for state, value in samples.items() if value == 1)
 
 
 def _risk_log_request_ids(cluster: Cluster) -> set[str]:
@@ -155,7 +165,7 @@ def test_a_dead_service_costs_only_its_fields_and_the_gateway_recovers(cluster: 
     assert _gauge(cluster, "gateway_service_ready", "risk") == 0
 
     # Each failed query costs 1 + 2 retried attempts: the breaker (threshold 3) is open now.
-    assert _breaker_state(cluster, "risk") == 2
+    assert _breaker_state(cluster, "risk") == "open"
     fast = _query(cluster, shop_id, "breaker-open").json()
     assert "circuit open" in fast["errors"][0]["message"]
     assert fast["data"]["shop"]["score"] == {"band": "EXCELLENT"}
@@ -167,5 +177,5 @@ def test_a_dead_service_costs_only_its_fields_and_the_gateway_recovers(cluster: 
         time.sleep(0.3)
         answer = _query(cluster, shop_id, "after-restart").json()
     assert answer == healthy.json()
-    assert _breaker_state(cluster, "risk") == 0
+    assert _breaker_state(cluster, "risk") == "closed"
     assert httpx.get(f"{gateway}/readyz").status_code == 200

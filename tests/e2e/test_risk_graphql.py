@@ -597,7 +597,9 @@ async def test_fifty_shops_with_risks_cost_one_call_per_risk_read(
         return metric_value(text, "gateway_service_calls_total", service="risk", route=route)
 
     def served(route: str, text: str) -> float:
-        return metric_value(text, "http_server_requests_total", service="risk", route=route)
+        return metric_value(
+            text, "http_server_request_duration_seconds_count", service="risk", http_route=route
+        )
 
     for route in ("/risks", "/matrix", "/roadmaps"):
         assert calls(route, after) - calls(route, before) == 1, route
@@ -621,9 +623,9 @@ async def test_risk_metrics_readiness_and_direct_api(http: httpx.AsyncClient) ->
             text,
             "http_server_request_duration_seconds_count",
             service="risk",
-            route="/risks/{risk_id}",
-            method="GET",
-            status_code="404",
+            http_route="/risks/{risk_id}",
+            http_request_method="GET",
+            http_response_status_code="404",
         )
         >= 1
     )

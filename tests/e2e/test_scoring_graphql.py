@@ -416,9 +416,9 @@ async def test_metrics_use_route_templates_and_count_operations(
             text,
             "http_server_request_duration_seconds_count",
             service="scoring",
-            route="/shops/{shop_id}",
-            method="PATCH",
-            status_code="200",
+            http_route="/shops/{shop_id}",
+            http_request_method="PATCH",
+            http_response_status_code="200",
         )
         >= 1
     )
@@ -428,7 +428,12 @@ async def test_metrics_use_route_templates_and_count_operations(
     )
     assert (
         metric_value(
-            text, "mongodb_command_duration_seconds_count", service="scoring", command="insert"
+            text,
+            "db_client_operation_duration_seconds_count",
+            service="scoring",
+            db_system_name="mongodb",
+            db_operation_name="insert",
+            error_type="",
         )
         >= 1
     )
@@ -482,7 +487,10 @@ SUMMARY_FIELDS = (
 def scoring_reads(text: str) -> float:
     """MongoDB ``find`` commands the scoring service sent so far."""
     return metric_value(
-        text, "mongodb_command_duration_seconds_count", service="scoring", command="find"
+        text,
+        "db_client_operation_duration_seconds_count",
+        service="scoring",
+        db_operation_name="find",
     )
 
 

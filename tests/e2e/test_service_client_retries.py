@@ -62,5 +62,10 @@ async def test_an_open_breaker_fails_fast_without_sending() -> None:
     assert _attempts("dead-breaker", "/shops") == sent
     assert refused.value.code is ErrorCode.SERVICE_UNAVAILABLE
     assert "dead-breaker service is unavailable (circuit open" in refused.value.message
-    state = REGISTRY.get_sample_value("gateway_circuit_breaker_state", {"service": "dead-breaker"})
-    assert state == 2
+    states = {
+        state: REGISTRY.get_sample_value(
+            "gateway_circuit_breaker_state", {"service": "dead-breaker", "state": state}
+        )
+        for state in ("closed", "open", "half_open")
+    }
+    assert states == {"closed": 0, "open": 1, "half_open": 0}  # a state set

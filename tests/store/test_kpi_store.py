@@ -438,7 +438,7 @@ def snapshot(series: Mapping[str, tuple[float, float, float]]) -> HistogramSnaps
     """Series by status code: (count, sum, count in the 0.5 s bucket)."""
     return HistogramSnapshot(
         {
-            (("route", "/x"), ("status_code", status)): SeriesCounts(
+            (("http_response_status_code", status), ("http_route", "/x")): SeriesCounts(
                 count, seconds, {0.25: 0.0, 0.5: within, float("inf"): count}
             )
             for status, (count, seconds, within) in series.items()

@@ -163,9 +163,9 @@ def find_commands() -> float:
     for family in text_string_to_metric_families(generate_latest(REGISTRY).decode()):
         for sample in family.samples:
             if (
-                sample.name == "mongodb_command_duration_seconds_count"
+                sample.name == "db_client_operation_duration_seconds_count"
                 and sample.labels.get("service") == "risk"
-                and sample.labels.get("command") == "find"
+                and sample.labels.get("db_operation_name") == "find"
             ):
                 total += sample.value
     return total

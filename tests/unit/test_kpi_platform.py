@@ -32,7 +32,7 @@ INF = float("inf")
 def series(
     count: float, seconds: float, buckets: Mapping[float, float], **labels: str
 ) -> tuple[tuple[tuple[str, str], ...], SeriesCounts]:
-    key = tuple(sorted({"route": "/x", "status_code": "200", **labels}.items()))
+    key = tuple(sorted({"http_route": "/x", "http_response_status_code": "200", **labels}.items()))
     return key, SeriesCounts(count, seconds, {**buckets, INF: count})
 
 
@@ -45,13 +45,15 @@ def snap(
 def test_inputs_over_a_window_by_hand() -> None:
     before = snap(
         series(10, 2.0, {0.25: 8, 0.5: 9, 1.0: 10}),
-        series(1, 0.1, {0.25: 1, 0.5: 1, 1.0: 1}, status_code="500"),
-        series(3, 3.0, {0.25: 0, 0.5: 0, 1.0: 1}, route="/y", status_code="404"),
+        series(1, 0.1, {0.25: 1, 0.5: 1, 1.0: 1}, http_response_status_code="500"),
+        series(3, 3.0, {0.25: 0, 0.5: 0, 1.0: 1}, http_route="/y", http_response_status_code="404"),
     )
     after = snap(
         series(30, 7.0, {0.25: 20, 0.5: 26, 1.0: 29}),  # +20 requests, 17 within 0.5 s
-        series(4, 0.4, {0.25: 4, 0.5: 4, 1.0: 4}, status_code="500"),  # +3 errors, fast
-        series(5, 4.0, {0.25: 1, 0.5: 2, 1.0: 3}, route="/y", status_code="404"),  # +2, 2 within
+        # +3 errors, fast
+        series(4, 0.4, {0.25: 4, 0.5: 4, 1.0: 4}, http_response_status_code="500"),
+        # +2, 2 within
+        series(5, 4.0, {0.25: 1, 0.5: 2, 1.0: 3}, http_route="/y", http_response_status_code="404"),
     )
     window = platform_window(before, after, 0.5)
     assert window is not None
@@ -80,9 +82,9 @@ def test_no_requests_in_the_window_records_nothing() -> None:
 
 
 def test_probe_and_scrape_routes_are_not_counted() -> None:
-    before = snap(series(0, 0, {0.5: 0}, route="/metrics"), series(0, 0, {0.5: 0}))
-    after = snap(series(50, 0.5, {0.5: 50}, route="/metrics"), series(2, 0.2, {0.5: 2}))
-    after_probes = snap(series(9, 0.1, {0.5: 9}, route="/healthz"), series(0, 0, {0.5: 0}))
+    before = snap(series(0, 0, {0.5: 0}, http_route="/metrics"), series(0, 0, {0.5: 0}))
+    after = snap(series(50, 0.5, {0.5: 50}, http_route="/metrics"), series(2, 0.2, {0.5: 2}))
+    after_probes = snap(series(9, 0.1, {0.5: 9}, http_route="/healthz"), series(0, 0, {0.5: 0}))
     window = platform_window(before, after, 0.5)
     assert window is not None
     assert window.requests == 2
@@ -115,7 +117,7 @@ def test_new_series_count_only_for_instances_read_before() -> None:
     before = snap(series(1, 0.1, {0.5: 1}, instance=a), instances=a)
     after = snap(
         series(3, 0.3, {0.5: 3}, instance=a),
-        series(2, 0.2, {0.5: 2}, instance=a, route="/new"),  # new route on a: counted
+        series(2, 0.2, {0.5: 2}, instance=a, http_route="/new"),  # new route on a: counted
         series(500, 9.0, {0.5: 500}, instance=b),  # b was not read before: unknown increase
         instances=f"{a},{b}",
     )
@@ -129,7 +131,7 @@ def test_snapshots_from_a_registry_and_from_its_exposition_agree() -> None:
     histogram = Histogram(
         "http_server_request_duration_seconds",
         "test",
-        ["service", "method", "route", "status_code"],
+        ["service", "http_request_method", "http_route", "http_response_status_code"],
         buckets=LATENCY_BUCKETS,
         registry=registry,
     )
@@ -144,7 +146,12 @@ def test_snapshots_from_a_registry_and_from_its_exposition_agree() -> None:
     assert scraped.instances == frozenset({"http://k/metrics"})
     assert {dict(k)["instance"] for k in scraped.series} == {"http://k/metrics"}
     ok = collected.series[
-        (("method", "GET"), ("route", "/series"), ("service", "kpi"), ("status_code", "200"))
+        (
+            ("http_request_method", "GET"),
+            ("http_response_status_code", "200"),
+            ("http_route", "/series"),
+            ("service", "kpi"),
+        )
     ]
     assert ok.count == 5
     assert ok.total_seconds == pytest.approx(4.31)

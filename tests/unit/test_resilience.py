@@ -6,6 +6,7 @@ import pytest
 
 from gateway.resilience import BreakerState, CircuitBreaker, RetryPolicy, is_idempotent
 from services.runtime.errors import ErrorCode, IntegraError
+from services.runtime.metrics import REGISTRY
 
 
 class FakeClock:
@@ -37,7 +38,15 @@ def test_backoff_doubles_up_to_the_ceiling_with_full_jitter() -> None:
 
 
 def state_of(breaker: CircuitBreaker) -> BreakerState:
-    """The breaker's state (a call, so the type checker does not narrow it between steps)."""
+    """The breaker's state (a call, so the type checker does not narrow it between steps),
+    checked against the exported state set: 1 for that state, 0 for every other."""
+    exported = {
+        state: REGISTRY.get_sample_value(
+            "gateway_circuit_breaker_state", {"service": breaker.service, "state": state.value}
+        )
+        for state in BreakerState
+    }
+    assert exported == {state: int(state is breaker.state) for state in BreakerState}
     return breaker.state
 
 
