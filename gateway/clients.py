@@ -42,7 +42,7 @@ from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.idempotency import HEADER as IDEMPOTENCY_HEADER
 from services.runtime.metrics import SERVICE_CALL_DURATION, SERVICE_CALLS
 from services.runtime.service_tokens import ServiceTokens, service_principal
-from services.runtime.tracing import traced_transport
+from services.runtime.tracing import trace_exemplar, traced_transport
 
 Json = Any
 GATEWAY_PRINCIPAL = service_principal("gateway", Role.VIEWER)
@@ -220,7 +220,9 @@ class ServiceClient:
         finally:
             SERVICE_CALLS.labels(self.name, route, outcome).inc()
             elapsed = time.perf_counter() - started
-            SERVICE_CALL_DURATION.labels(self.name, request.method, route).observe(elapsed)
+            SERVICE_CALL_DURATION.labels(self.name, request.method, route).observe(
+                elapsed, exemplar=trace_exemplar()
+            )
         if response.status_code in RETRYABLE_STATUSES:
             raise _TransientFailure(self._error(response))
         return response

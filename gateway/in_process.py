@@ -33,7 +33,7 @@ from gateway.security.principal import current_caller
 from services.runtime.caller import calling_as
 from services.runtime.http import as_integra_error
 from services.runtime.metrics import SERVICE_CALL_DURATION, SERVICE_CALLS
-from services.runtime.tracing import traced
+from services.runtime.tracing import trace_exemplar, traced
 from services.runtime.use_cases import Operation
 from services.runtime.wire import parse
 
@@ -90,4 +90,6 @@ class InProcessCalls:
         finally:
             SERVICE_CALLS.labels(self.name, route, outcome).inc()
             elapsed = time.perf_counter() - started
-            SERVICE_CALL_DURATION.labels(self.name, method, route).observe(elapsed)
+            SERVICE_CALL_DURATION.labels(self.name, method, route).observe(
+                elapsed, exemplar=trace_exemplar()
+            )

@@ -14,14 +14,14 @@ import time
 from collections.abc import Iterable
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.runtime.tracing import name_server_span
+from services.runtime.tracing import name_server_span, trace_exemplar
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 
@@ -95,9 +95,12 @@ GC_FROZEN_OBJECTS.set_function(gc.get_freeze_count)
 UNMATCHED_ROUTE: Final = "__unmatched__"
 
 
-def metrics_response(_: Request) -> Response:
-    """The Prometheus exposition of every metric of this process."""
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+def metrics_response(request: Request) -> Response:
+    """The exposition of every metric of this process: Prometheus' text format, or
+    OpenMetrics (with the latency histograms' trace exemplars) when the scraper asks for it,
+    as Prometheus does."""
+    encode, media_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encode(REGISTRY), media_type=media_type)
 
 
 def route_templates(routes: Iterable[BaseRoute], prefix: str = "") -> dict[object, str]:
@@ -142,4 +145,6 @@ class RequestMetricsMiddleware:
             route = self.templates.get(scope.get("endpoint"), UNMATCHED_ROUTE)
             name_server_span(scope["method"], route)
             labels = (self.service, scope["method"], route, str(status))
-            HTTP_REQUEST_DURATION.labels(*labels).observe(time.perf_counter() - started)
+            HTTP_REQUEST_DURATION.labels(*labels).observe(
+                time.perf_counter() - started, exemplar=trace_exemplar()
+            )

@@ -20,6 +20,7 @@ from pymongo.write_concern import WriteConcern
 from services.runtime.metrics import DB_OPERATION_DURATION
 from services.runtime.records import Document
 from services.runtime.settings import IntegraSettings
+from services.runtime.tracing import trace_exemplar
 
 BATCH_READ_SIZE = 10_000
 """First-batch size of the reads that answer a batch of shops at once (a page of 100 shops'
@@ -86,7 +87,7 @@ class CommandMetrics(CommandListener):
             return
         command = name if name in _COMMANDS else "other"
         labels = (self.service, DB_SYSTEM, command, error)
-        DB_OPERATION_DURATION.labels(*labels).observe(micros / 1e6)
+        DB_OPERATION_DURATION.labels(*labels).observe(micros / 1e6, exemplar=trace_exemplar())
 
 
 def connect(settings: IntegraSettings, service: str) -> AsyncMongoClient[Document]:

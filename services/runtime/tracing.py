@@ -184,6 +184,17 @@ def continued(carrier: Mapping[str, str] | None) -> Iterator[None]:
         context.detach(token)
 
 
+def trace_exemplar() -> dict[str, str] | None:
+    """The current trace as a Prometheus exemplar of a latency observation (``trace_id``),
+    so a slow bucket leads to a trace; ``None`` while tracing is off or outside a trace."""
+    if not _State.enabled:
+        return None
+    span_context = trace.get_current_span().get_span_context()
+    if not span_context.is_valid or not span_context.trace_flags.sampled:
+        return None
+    return {"trace_id": format(span_context.trace_id, "032x")}
+
+
 def current_trace_ids() -> tuple[str, str] | None:
     """The trace and span ids of the current span (hex), for log lines; ``None`` outside."""
     span_context = trace.get_current_span().get_span_context()

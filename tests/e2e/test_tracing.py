@@ -156,6 +156,9 @@ def test_a_dashboard_in_one_process_is_one_trace_through_every_service_into_mong
         process.wait_ready(base)
         headers = admin_headers(tmp_path / "data")
         trace_id, parent = _dashboard(base, headers, _seed(base, headers))
+        openmetrics = httpx.get(
+            f"{base}/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+        )
         services = ("scoring ", "risk ", "kpi ")
         spans = receiver.wait_for(trace_id, lambda got: all(_mongo_under(got, s) for s in services))
     finally:
@@ -179,6 +182,14 @@ def test_a_dashboard_in_one_process_is_one_trace_through_every_service_into_mong
     ]
     assert access["span_id"] in {s.span_id for s in spans}
     assert access["request_id"]
+    # A latency bucket of the request's route keeps its trace as an exemplar (OpenMetrics).
+    assert openmetrics.headers["content-type"].startswith("application/openmetrics-text")
+    assert any(
+        line.startswith("http_server_request_duration_seconds_bucket{")
+        and 'http_route="/graphql"' in line
+        and f'# {{trace_id="{trace_id}"}}' in line
+        for line in openmetrics.text.splitlines()
+    ), "no exemplar of the traced request"
 
 
 def test_a_dashboard_across_processes_is_one_trace_and_an_escalation_continues_it(
