@@ -12,6 +12,21 @@ from gateway.types.common import CHANGED_BY_DEPRECATION, ON_BEHALF_OF
 from gateway.types.risk import Comparator, RiskStatus, StageStatus
 
 
+@strawberry.input(description="For whom a change is made (who made it comes from the credential).")
+class OnBehalfInput:
+    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
+    changed_by: str | None = strawberry.field(
+        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
+    )
+
+
+@strawberry.input(description="A change to a record at the version the client read, for someone.")
+class VersionedChangeInput(OnBehalfInput):
+    expected_version: int | None = strawberry.field(
+        default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
+    )
+
+
 @strawberry.input(description="Likelihood and impact, each 1–5; impact defaults (see fields).")
 class RiskAssessmentInput:
     likelihood: int
@@ -19,7 +34,7 @@ class RiskAssessmentInput:
 
 
 @strawberry.input(description="A new risk; inherent impact defaults to the category's.")
-class CreateRiskInput:
+class CreateRiskInput(OnBehalfInput):
     shop_id: strawberry.ID = strawberry.field(description='A shop id, or "platform".')
     category: str = strawberry.field(description="A RiskCategoryCode.")
     title: str
@@ -29,14 +44,10 @@ class CreateRiskInput:
     residual: RiskAssessmentInput | None = strawberry.UNSET
     next_review_at: date | None = strawberry.UNSET
     reason: str | None = strawberry.UNSET
-    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
-    changed_by: str | None = strawberry.field(
-        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
-    )
 
 
 @strawberry.input(description="Fields to change; null clears residual or nextReviewAt.")
-class UpdateRiskInput:
+class UpdateRiskInput(VersionedChangeInput):
     title: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
     owner: str | None = strawberry.UNSET
@@ -44,56 +55,28 @@ class UpdateRiskInput:
     residual: RiskAssessmentInput | None = strawberry.UNSET
     next_review_at: date | None = strawberry.UNSET
     reason: str | None = strawberry.UNSET
-    expected_version: int | None = strawberry.field(
-        default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
-    )
-    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
-    changed_by: str | None = strawberry.field(
-        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
-    )
 
 
 @strawberry.input(description="A lifecycle transition, with who and why.")
-class ChangeRiskStatusInput:
+class ChangeRiskStatusInput(VersionedChangeInput):
     status: RiskStatus
     reason: str
-    expected_version: int | None = strawberry.field(
-        default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
-    )
-    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
-    changed_by: str | None = strawberry.field(
-        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
-    )
 
 
 @strawberry.input(description="A new mitigation action.")
-class AddMitigationActionInput:
+class AddMitigationActionInput(VersionedChangeInput):
     text: str
     owner: str | None = strawberry.UNSET
     due_at: date | None = strawberry.UNSET
-    expected_version: int | None = strawberry.field(
-        default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
-    )
-    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
-    changed_by: str | None = strawberry.field(
-        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
-    )
 
 
 @strawberry.input(description="Fields of a mitigation action to change; done completes it.")
-class UpdateMitigationActionInput:
+class UpdateMitigationActionInput(VersionedChangeInput):
     text: str | None = strawberry.UNSET
     owner: str | None = strawberry.UNSET
     due_at: date | None = strawberry.UNSET
     done: bool | None = strawberry.UNSET
     reason: str | None = strawberry.UNSET
-    expected_version: int | None = strawberry.field(
-        default=strawberry.UNSET, description=EXPECTED_VERSION_DESCRIPTION
-    )
-    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
-    changed_by: str | None = strawberry.field(
-        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
-    )
 
 
 @strawberry.input(description="A custom monitoring rule.")
@@ -120,7 +103,7 @@ class UpdateMonitoringRuleInput:
 
 
 @strawberry.input(description="Fields of a roadmap stage to change; null clears a date.")
-class UpdateRoadmapStageInput:
+class UpdateRoadmapStageInput(OnBehalfInput):
     status: StageStatus | None = strawberry.UNSET
     planned_start: date | None = strawberry.UNSET
     planned_end: date | None = strawberry.UNSET
@@ -133,10 +116,6 @@ class UpdateRoadmapStageInput:
         default=strawberry.UNSET,
         description="When the stage ended (DONE only); not after today (UTC), else "
         "VALIDATION_ERROR. Finishing a stage (DONE) without it ends it today.",
-    )
-    on_behalf_of: str | None = strawberry.field(default=strawberry.UNSET, description=ON_BEHALF_OF)
-    changed_by: str | None = strawberry.field(
-        default=strawberry.UNSET, deprecation_reason=CHANGED_BY_DEPRECATION
     )
 
 
