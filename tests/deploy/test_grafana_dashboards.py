@@ -223,10 +223,9 @@ def test_the_overview_shows_red_sla_budget_and_burn_rate_per_service() -> None:
         "service:http_request_errors:ratio_rate5m",
         "service:http_request_latency_seconds:p95_5m",
         "service:sla_compliance:ratio_rate5m",
-        "service:slo_availability:error_budget_remaining",
-        "service:slo_latency:error_budget_remaining",
-        "service:slo_availability:burn_rate1h",
-        "service:slo_latency:burn_rate1h",
+        "slo:period_error_budget_remaining:ratio",
+        "slo:sli_error:ratio_rate1h",
+        "slo:error_budget:ratio",
         "up",
     } <= names
 

@@ -168,6 +168,25 @@ def _series_key(labels: dict[str, str]) -> tuple[str, str, str, str]:
     return service, method, route, status
 
 
+def assert_sloth_error_ratios(
+    prometheus: PrometheusServer, expected: dict[str, tuple[float, float, float]]
+) -> None:
+    """The Sloth-shaped ``slo:sli_error:ratio_rate5m`` (integra-slo.yml), by ``sloth_id``,
+    is each service's 5xx ratio (availability) and ratio not fast and not 5xx (latency) of
+    ``expected`` (requests, errors, fast). The SLO group evaluates apart from the SLI group
+    it reads, so it may lag one evaluation: read until it agrees, for up to 10 s."""
+    wanted = {f"{service}-availability": e[1] / e[0] for service, e in expected.items()}
+    wanted |= {f"{service}-latency": 1 - e[2] / e[0] for service, e in expected.items()}
+    deadline = time.monotonic() + 10
+    while True:
+        ratios = prometheus.values('slo:sli_error:ratio_rate5m{sloth_window="5m"}', "sloth_id")
+        close = all(abs(ratios.get(k, -1.0) - v) <= TOLERANCE for k, v in wanted.items())
+        if close or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert {k: ratios.get(k) for k in wanted} == pytest.approx(wanted, abs=TOLERANCE), ratios
+
+
 def wait_until_scraped(
     prometheus: PrometheusServer, expected: dict[tuple[str, str, str, str], tuple[float, float]]
 ) -> None:
@@ -292,6 +311,7 @@ def test_prometheus_scrapes_the_stack_and_the_sli_rules_match_the_traffic(
                 compliance,
                 expected,
             )
+        assert_sloth_error_ratios(prometheus, expected)  # the SLO series carry the same ratios
         # The platform KPIs read through Prometheus (INTEGRA_KPI_PLATFORM_PROMETHEUS_URL) see
         # exactly the traffic sent.
         platform = platform_window(platform_before, platform_after, SLA_SECONDS)

@@ -225,15 +225,43 @@ def test_sli_windows_and_slo_rules_are_recorded() -> None:
             f"service:http_requests:rate{window}",
             f"service:http_request_errors:ratio_rate{window}",
             f"service:sla_compliance:ratio_rate{window}",
-            f"service:slo_availability:burn_rate{window}",
-            f"service:slo_latency:burn_rate{window}",
+            f"slo:sli_error:ratio_rate{window}",
             *(f"service:http_request_latency_seconds:{q}_{window}" for q in ("p50", "p95", "p99")),
         }
     expected |= {
-        "service:slo_availability:error_budget_remaining",
-        "service:slo_latency:error_budget_remaining",
+        "slo:sli_error:ratio_rate30d",
+        "slo:objective:ratio",
+        "slo:error_budget:ratio",
+        "slo:time_period:days",
+        "slo:current_burn_rate:ratio",
+        "slo:period_burn_rate:ratio",
+        "slo:period_error_budget_remaining:ratio",
     }
     assert expected <= recorded, sorted(expected - recorded)
+
+
+def test_the_30_day_window_is_derived_from_recorded_rates() -> None:
+    """No rule reads 30 days of the raw histogram: the SLO period's rates are means of the
+    recorded 5m rates."""
+    raw = [r.name for r in ALL_RULES if "[30d]" in r.expr and "http_server_" in r.expr]
+    assert not raw, f"rules reading 30 days of raw samples: {raw}"
+    period = {r.name: r.expr for r in ALL_RULES if r.name.endswith(":rate30d")}
+    assert len(period) == 3, period
+    derived = {n: e.startswith("avg_over_time(service:") for n, e in period.items()}
+    assert all(derived.values()), period
+    assert all(":rate5m[30d])" in expr for expr in period.values()), period
+
+
+def test_slo_alerts_read_the_recorded_sli_error_ratios() -> None:
+    slo_alerts = [r for r in ALL_RULES if r.kind == "alert" and r.file == "integra-slo.yml"]
+    assert len(slo_alerts) == 4
+    for alert in slo_alerts:
+        names = metric_names(alert.expr)
+        assert names == {
+            *(n for n in names if n.startswith("slo:sli_error:ratio_rate")),
+            "slo:error_budget:ratio",
+        }, (alert.name, names)
+        assert len(names) == 5, (alert.name, names)  # two windows of two pairs, the budget
 
 
 # ------------------------------------------------------------------- tests of the rules
