@@ -82,12 +82,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("trees", nargs=2, help="two checkouts (A is the base)")
     parser.add_argument("--targets", default="one shop,dashboard,list")
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument(
+        "--trace-b",
+        action="store_true",
+        help="B traces every request, exported over OTLP to a receiver in this process",
+    )
     args = parser.parse_args(argv)
+    if args.trace_b and args.trees[0] == args.trees[1]:
+        args.trees[1] += "/."  # the same checkout twice: two names for the table
     everything: list[Servers] = []
     stacks: dict[str, Stack] = {}
+    receiver = None
     try:
         for tree in args.trees:
             os.environ["PYTHONPATH"] = str(Path(tree).resolve())  # the children import it
+            if args.trace_b and tree == args.trees[1]:
+                from tests.e2e.otlp_receiver import OtlpReceiver
+
+                receiver = OtlpReceiver()
+                os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
             servers = Servers(Path(tempfile.mkdtemp(prefix="integra-compare-")))
             everything.append(servers)
             stack = start_up(servers)
@@ -104,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     finally:
         for servers in everything:
             servers.stop_all()
+        if receiver is not None:
+            print(f"spans received by B's collector: {len(receiver.spans)}")
+            receiver.close()
 
 
 if __name__ == "__main__":
