@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -83,17 +84,25 @@ def _seed(base: str, headers: dict[str, str]) -> str:
     return shop_id
 
 
-def _dashboard(base: str, headers: dict[str, str], shop_id: str) -> tuple[str, str]:
-    """The dashboard query sent within a new trace: its trace id and the caller's span id."""
+def _traced(
+    base: str, headers: dict[str, str], query: str, variables: dict[str, object]
+) -> tuple[Any, str, str]:
+    """An operation sent within a new trace: its data, the trace id and the caller's span id."""
     traceparent, trace_id, parent = _traceparent()
     answer = httpx.post(
         f"{base}/graphql",
-        json={"query": DASHBOARD, "variables": {"id": shop_id}},
+        json={"query": query, "variables": variables},
         headers={**headers, "traceparent": traceparent},
         timeout=30,
     ).json()
     assert not answer.get("errors"), answer
-    assert answer["data"]["shop"]["kpis"][0]["kpiCode"] == "average_check"
+    return answer["data"], trace_id, parent
+
+
+def _dashboard(base: str, headers: dict[str, str], shop_id: str) -> tuple[str, str]:
+    """The dashboard query sent within a new trace: its trace id and the caller's span id."""
+    data, trace_id, parent = _traced(base, headers, DASHBOARD, {"id": shop_id})
+    assert data["shop"]["kpis"][0]["kpiCode"] == "average_check"
     return trace_id, parent
 
 
@@ -236,15 +245,8 @@ def test_a_dashboard_across_processes_is_one_trace_and_an_escalation_continues_i
             assert any(s.service == service and s.attributes.get("db.system") for s in spans)
 
         # A breach recorded now is delivered to risk by the outbox, later, in the same trace.
-        traceparent, breach_trace, breach_parent = _traceparent()
         breach = _measurement(shop_id, "sla_compliance", {"within_sla": 90.0, "total": 100.0})
-        answer = httpx.post(
-            f"{base}/graphql",
-            json={"query": RECORD, "variables": {"i": breach}},
-            headers={**headers, "traceparent": traceparent},
-            timeout=30,
-        ).json()
-        assert not answer.get("errors"), answer
+        _, breach_trace, breach_parent = _traced(base, headers, RECORD, {"i": breach})
 
         def escalated(got: list[ReceivedSpan]) -> bool:  # each process exports on its own
             delivered = any(
