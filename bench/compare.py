@@ -83,6 +83,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--targets", default="one shop,dashboard,list")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an INTEGRA_* setting of both stacks (repeatable), e.g. "
+        "INTEGRA_RATE_LIMIT_PER_MINUTE=1000000 to measure the rate limit's cost",
+    )
+    parser.add_argument(
         "--trace-b",
         action="store_true",
         help="B traces every request, exported over OTLP to a receiver in this process",
@@ -103,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
             servers = Servers(Path(tempfile.mkdtemp(prefix="integra-compare-")))
             everything.append(servers)
-            stack = start_up(servers)
+            stack = start_up(servers, **dict(pair.split("=", 1) for pair in args.setting))
             asyncio.run(seed(stack, gql.LIST_SIZE))
             stacks[tree] = stack
         print("| target | tree | server CPU ms/req | database CPU ms/req | B / A (server) |")

@@ -44,12 +44,12 @@ def integra_env(**overrides: str) -> dict[str, str]:
     The per-client rate limit is off (one load generator is one client); quiet logs; a JWT
     secret so that a stack without an admin key file still accepts the benchmark's token.
     """
-    return clean_env(
-        INTEGRA_LOG_LEVEL="warning",
-        INTEGRA_RATE_LIMIT_PER_MINUTE="0",
-        INTEGRA_JWT_SECRET=JWT_SECRET,
-        **overrides,
-    )
+    defaults = {
+        "INTEGRA_LOG_LEVEL": "warning",
+        "INTEGRA_RATE_LIMIT_PER_MINUTE": "0",
+        "INTEGRA_JWT_SECRET": JWT_SECRET,
+    }
+    return clean_env(**{**defaults, **overrides})
 
 
 @dataclass
@@ -132,10 +132,11 @@ def machine_line() -> str:
 # --- starting the targets ------------------------------------------------------------------
 
 
-def start_up(servers: Servers) -> Stack:
-    """``integra up`` with its embedded nx-27017 in a fresh data directory."""
+def start_up(servers: Servers, **settings: str) -> Stack:
+    """``integra up`` with its embedded nx-27017 in a fresh data directory (and ``settings``,
+    ``INTEGRA_*`` variables over the benchmark's)."""
     data_dir = servers.work_dir / "up"
-    env = integra_env(INTEGRA_DATA_DIR=str(data_dir))
+    env = integra_env(INTEGRA_DATA_DIR=str(data_dir), **settings)
     up = servers.integra("integra-up", ["up"], env)
     up.wait_http("/readyz")
     return Stack("up", up, [up], data_dir, [up.url + "/metrics"])

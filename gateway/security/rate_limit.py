@@ -15,6 +15,16 @@ embedded default database) does not implement. nx-27017 also drops ``$setOnInser
 stores a ``$set`` datetime as text) in ``find_one_and_update``, so a window's expiry is part of
 the filter: an upsert copies it into the new document, and every replica computes the same.
 
+Far below the limit a replica need not ask the database about every request: with each count
+in the database it reserves there an eighth (:data:`LOCAL_SHARE`) of the headroom left beyond a
+margin (:data:`LOCAL_MARGIN`), and admits that many on its own for at most
+:data:`SYNC_SECONDS`; its next count gives back what it did not use. A reservation is counted
+before it is used, so every replica sees it and the replicas together never pass the limit;
+within the margin every request is counted in the database, exactly as before. A busy client
+costs the database a few commands a second per replica instead of two a request. A replica
+that dies holding a reservation leaves it counted until the window slides out: the client is
+limited a little early, never late.
+
 Without a database (no ``MONGODB_URI``) the limit is :class:`RateLimiter`, a token bucket per
 process. While the database does not answer, each replica falls back to that bucket and tries
 the database again every :data:`RETRY_SECONDS`: the limit then holds per replica, and a
@@ -29,15 +39,18 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
+from prometheus_client import Counter
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.write_concern import WriteConcern
 
+from services.runtime.metrics import REGISTRY
 from services.runtime.records import Document
 
 log = logging.getLogger("integra.gateway.security")
@@ -48,6 +61,32 @@ WINDOW_SECONDS: Final = 60.0
 COLLECTION: Final = "rate_limits"
 RETRY_SECONDS: Final = 5.0
 """How long a replica limits on its own after the database failed to answer."""
+LOCAL_MARGIN: Final = 50
+"""Headroom (requests) below the limit within which every request is counted in the database."""
+LOCAL_SHARE: Final = 8
+"""A replica admits on its own at most 1/8 of the headroom beyond the margin (see above)."""
+SYNC_SECONDS: Final = 1.0
+"""The longest a replica admits on its own before it counts in the database again."""
+
+CHECKS: Final = Counter(
+    "gateway_rate_limit_checks",
+    "Rate-limit decisions of this replica, by where they were made: database (a count in the "
+    "shared window) or local (within the replica's share of the headroom).",
+    ["where"],
+    registry=REGISTRY,
+)
+
+
+@dataclass
+class _Seen:
+    """What a replica knows of one client's window since its last count in the database."""
+
+    window: int
+    budget: int
+    """Requests it reserved in the shared count, to admit on its own."""
+    at: float
+    pending: int = 0
+    """Admitted on its own, out of the budget it reserved."""
 
 
 class RateLimiter:
@@ -117,6 +156,7 @@ class SlidingWindow:
         self.clock = clock
         self._indexing = False
         self._indexed = False
+        self._seen: OrderedDict[str, _Seen] = OrderedDict()
 
     async def _ensure_index(self) -> None:
         """The TTL index, created once by the first request that gets here."""
@@ -129,14 +169,14 @@ class SlidingWindow:
         finally:
             self._indexing = False
 
-    async def _increment(self, client_id: str, window: int) -> int:
+    async def _increment(self, client_id: str, window: int, by: int = 1) -> int:
         expire_at = datetime.fromtimestamp((window + 2) * WINDOW_SECONDS, UTC)
         key = {"_id": f"{client_id}@{window}", "expireAt": expire_at}
         for attempt in range(2):
             try:
                 doc = await self.counters.find_one_and_update(
                     key,
-                    {"$inc": {"count": 1}},
+                    {"$inc": {"count": by}},
                     upsert=True,
                     return_document=ReturnDocument.AFTER,
                 )
@@ -151,18 +191,54 @@ class SlidingWindow:
         return _count_of(await self.counters.find_one({"_id": f"{client_id}@{window}"}))
 
     async def acquire(self, client_id: str) -> int | None:
-        """Count one request of ``client_id``: ``None`` if allowed, else seconds to wait."""
-        await self._ensure_index()
+        """One request of ``client_id``: ``None`` if allowed, else seconds to wait."""
         now = self.clock()
         window = math.floor(now / WINDOW_SECONDS)
-        current, previous = await asyncio.gather(
-            self._increment(client_id, window), self._count(client_id, window - 1)
-        )
-        elapsed = (now - window * WINDOW_SECONDS) / WINDOW_SECONDS
-        if previous * (1.0 - elapsed) + current <= self.limit + 1e-9:
+        seen = self._seen.get(client_id)
+        if (
+            seen is not None
+            and seen.window == window
+            and now - seen.at < SYNC_SECONDS
+            and seen.pending < seen.budget
+        ):
+            seen.pending += 1
+            CHECKS.labels("local").inc()
             return None
-        await self.counters.update_one({"_id": f"{client_id}@{window}"}, {"$inc": {"count": -1}})
-        return retry_after(previous, current - 1, self.limit, now)
+        CHECKS.labels("database").inc()
+        return await self._count_in_database(client_id, now, window, seen)
+
+    async def _count_in_database(
+        self, client_id: str, now: float, window: int, seen: _Seen | None
+    ) -> int | None:
+        """Count this request in the shared window (giving back what the replica reserved and
+        did not use), decide, and reserve the replica's next share of the headroom."""
+        await self._ensure_index()
+        unused = 0 if seen is None else seen.budget - seen.pending
+        if seen is not None and seen.window != window and unused:
+            await self._increment(client_id, seen.window, -unused)  # that window's reservation
+            unused = 0
+        current, previous = await asyncio.gather(
+            self._increment(client_id, window, 1 - unused), self._count(client_id, window - 1)
+        )
+        weight = previous * (1.0 - (now - window * WINDOW_SECONDS) / WINDOW_SECONDS)
+        budget = 0
+        if weight + current > self.limit + 1e-9:  # a refused request does not count
+            await self._increment(client_id, window, -1)
+            wait: int | None = retry_after(previous, current - 1, self.limit, now)
+        else:
+            wait = None
+            headroom = self.limit - weight - current - LOCAL_MARGIN
+            budget = max(0, math.floor(headroom / LOCAL_SHARE))
+            if budget:  # counted before it is used: every replica sees it
+                await self._increment(client_id, window, budget)
+        self._remember(client_id, _Seen(window, budget, now))
+        return wait
+
+    def _remember(self, client_id: str, seen: _Seen) -> None:
+        self._seen.pop(client_id, None)
+        self._seen[client_id] = seen
+        while len(self._seen) > MAX_TRACKED_CLIENTS:
+            self._seen.popitem(last=False)
 
 
 class RateLimit:

@@ -16,6 +16,9 @@ from pymongo import AsyncMongoClient
 
 from gateway.security.persisted_queries import PersistedQueryStore
 from gateway.security.rate_limit import (
+    LOCAL_MARGIN,
+    LOCAL_SHARE,
+    SYNC_SECONDS,
     WINDOW_SECONDS,
     RateLimit,
     SlidingWindow,
@@ -23,6 +26,7 @@ from gateway.security.rate_limit import (
 )
 from services.runtime import mongo
 from services.runtime.embedded import free_port
+from services.runtime.metrics import REGISTRY
 from services.runtime.records import Document
 from services.runtime.settings import IntegraSettings
 from tests.conftest import TEST_JWT_SECRET, bearer, signed_jwt
@@ -64,6 +68,62 @@ async def test_the_window_slides_over_the_previous_minute(settings: IntegraSetti
         assert doc["count"] == 1
         assert isinstance(doc["expireAt"], datetime)
         assert doc["expireAt"].timestamp() == (minute + 3) * WINDOW_SECONDS
+    finally:
+        await client.close()
+
+
+def _checks(where: str) -> float:
+    return REGISTRY.get_sample_value("gateway_rate_limit_checks_total", {"where": where}) or 0.0
+
+
+async def test_far_below_the_limit_a_replica_admits_its_reserved_share_on_its_own(
+    settings: IntegraSettings,
+) -> None:
+    client: AsyncMongoClient[Document] = mongo.connect(settings, "gateway")
+    try:
+        minute = int(time.time() // WINDOW_SECONDS) + 2000
+        now = [minute * WINDOW_SECONDS + 10]
+        window = SlidingWindow(mongo.database(client, settings, "gateway"), 1000, lambda: now[0])
+
+        async def counted() -> int:
+            doc = await window.counters.find_one({"_id": f"busy@{minute}"})
+            return 0 if doc is None else int(doc["count"])
+
+        local, database = _checks("local"), _checks("database")
+        assert await window.acquire("busy") is None
+        share = (1000 - 1 - LOCAL_MARGIN) // LOCAL_SHARE
+        assert await counted() == 1 + share, "the share is counted before it is used"
+        assert [await window.acquire("busy") for _ in range(share)] == [None] * share
+        assert await counted() == 1 + share, "admitted on its own, within what it reserved"
+        assert (_checks("local") - local, _checks("database") - database) == (share, 1)
+        now[0] += SYNC_SECONDS / 2
+        assert await window.acquire("busy") is None  # the share is used up: counted again
+        following = (1000 - (share + 2) - LOCAL_MARGIN) // LOCAL_SHARE
+        assert await counted() == share + 2 + following
+        now[0] += SYNC_SECONDS  # a share lasts a second at most; what is left is given back
+        assert await window.acquire("busy") is None
+        assert await counted() >= share + 3
+        assert _checks("database") - database == 3
+    finally:
+        await client.close()
+
+
+async def test_replicas_admitting_on_their_own_never_pass_the_limit_together(
+    settings: IntegraSettings,
+) -> None:
+    client: AsyncMongoClient[Document] = mongo.connect(settings, "gateway")
+    try:
+        minute = int(time.time() // WINDOW_SECONDS) + 3000
+        now = [minute * WINDOW_SECONDS + 1.0]
+        db = mongo.database(client, settings, "gateway")
+        replicas = [SlidingWindow(db, 300, lambda: now[0]) for _ in range(2 * LOCAL_SHARE)]
+        decisions = []
+        for i in range(900):  # spread over three seconds: shares expire and are given back
+            now[0] += 3.0 / 900
+            decisions.append(await replicas[(i * 7) % len(replicas)].acquire("many"))
+        admitted = decisions.count(None)
+        assert admitted <= 300
+        assert admitted >= 300 - LOCAL_MARGIN, admitted
     finally:
         await client.close()
 
