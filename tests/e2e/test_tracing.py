@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,20 @@ def receiver() -> Iterator[OtlpReceiver]:
         running.close()
 
 
+@contextmanager
+def _up(tmp_path: Path, **env: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """``integra up`` with ``env`` on a free port: its URL and the local ADMIN key's headers."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = {"INTEGRA_PORT": str(port), "INTEGRA_DATA_DIR": str(tmp_path / "data"), **env}
+    process = IntegraProcess(["up"], clean_env(**settings), tmp_path / "up.log")
+    try:
+        process.wait_ready(base)
+        yield base, admin_headers(tmp_path / "data")
+    finally:
+        process.kill()
+
+
 def _otel_env(receiver: OtlpReceiver) -> dict[str, str]:
     return {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
 
@@ -152,26 +167,14 @@ def _otel_env(receiver: OtlpReceiver) -> dict[str, str]:
 def test_a_dashboard_in_one_process_is_one_trace_through_every_service_into_mongodb(
     tmp_path: Path, receiver: OtlpReceiver
 ) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = clean_env(
-        INTEGRA_PORT=str(port),
-        INTEGRA_DATA_DIR=str(tmp_path / "data"),
-        INTEGRA_LOG_LEVEL="debug",  # an access line per request
-        **_otel_env(receiver),
-    )
-    process = IntegraProcess(["up"], env, tmp_path / "up.log")
-    try:
-        process.wait_ready(base)
-        headers = admin_headers(tmp_path / "data")
+    # INTEGRA_LOG_LEVEL=debug: an access line per request.
+    with _up(tmp_path, INTEGRA_LOG_LEVEL="debug", **_otel_env(receiver)) as (base, headers):
         trace_id, parent = _dashboard(base, headers, _seed(base, headers))
         openmetrics = httpx.get(
             f"{base}/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
         )
         services = ("scoring ", "risk ", "kpi ")
         spans = receiver.wait_for(trace_id, lambda got: all(_mongo_under(got, s) for s in services))
-    finally:
-        process.kill()
     names = {s.name for s in spans}
     assert {s.service for s in spans} == {"integra"}
     [server] = [s for s in spans if s.kind == "SERVER"]
@@ -267,22 +270,9 @@ def test_a_dashboard_across_processes_is_one_trace_and_an_escalation_continues_i
 def test_tracing_turned_off_exports_nothing_even_with_an_endpoint(
     tmp_path: Path, receiver: OtlpReceiver, off: dict[str, str]
 ) -> None:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = clean_env(
-        INTEGRA_PORT=str(port),
-        INTEGRA_DATA_DIR=str(tmp_path / "data"),
-        **_otel_env(receiver),
-        **off,
-    )
-    process = IntegraProcess(["up"], env, tmp_path / "up.log")
-    try:
-        process.wait_ready(base)
-        headers = admin_headers(tmp_path / "data")
+    with _up(tmp_path, **_otel_env(receiver), **off) as (base, headers):
         _dashboard(base, headers, _seed(base, headers))
         time.sleep(0.5)  # five export intervals: a batch would have been sent by now
-    finally:
-        process.kill()
     assert receiver.spans == []
 
 
