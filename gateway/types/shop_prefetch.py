@@ -40,7 +40,7 @@ def _kpis_of(selections: Sequence[Selection]) -> Iterator[tuple[str, ...] | None
             if codes is None:
                 yield None
             elif isinstance(codes, list) and all(isinstance(c, str) for c in codes):
-                yield tuple(dict.fromkeys(codes))
+                yield tuple(codes)  # kpi_codes drops the repeats, as for the field
 
 
 async def prefetch_kpis(info: Info, shop_ids: Sequence[str]) -> None:
