@@ -13,10 +13,11 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gateway.clients import ServiceClient
 from gateway.context import GatewayContext, LocalServices, ServiceClients
@@ -30,11 +31,13 @@ from gateway.resilience import SERVICE_READY, CircuitBreaker, ResilienceSettings
 from gateway.schema import build_schema
 from gateway.security import csrf, request_json
 from gateway.security.gate import SecurityGate, invalid_request, refusal
+from gateway.security.live_connections import LiveConnections
 from gateway.security.persisted_queries import PersistedQueryStore
 from gateway.security.rate_limit import RateLimit
 from services.runtime import mongo
 from services.runtime.api_keys import ApiKeyStore
 from services.runtime.app import build_app
+from services.runtime.authentication import Authenticator
 from services.runtime.errors import ErrorCode, ValidationFailed
 from services.runtime.records import Document
 from services.runtime.service_tokens import tokens_from
@@ -43,17 +46,28 @@ from services.runtime.tracing import configure_tracing
 
 
 class IntegraGraphQL(GraphQL[GatewayContext, None]):
-    """Strawberry's ASGI view with a fresh context (and DataLoaders) per request."""
+    """Strawberry's ASGI view with a fresh context (and DataLoaders) per request, and
+    subscriptions over ``graphql-transport-ws`` for the callers ``live`` accepts."""
 
-    def __init__(self, clients: ServiceClients, settings: IntegraSettings) -> None:
+    def __init__(
+        self, clients: ServiceClients, settings: IntegraSettings, live: LiveConnections
+    ) -> None:
         development = settings.environment == "development"
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if development else None,
             allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.clients = clients
         self.settings = settings
+        self.live = live
+
+    async def on_ws_connect(self, context: GatewayContext) -> None:
+        """Accept a subscription connection only with a valid credential
+        (:mod:`gateway.security.live_connections`)."""
+        header = None if context.socket is None else context.socket.headers.get("authorization")
+        context.caller = await self.live.accept(context.connection_params or {}, header)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the gateway's own assets (no CDN); the page holds no secret."""
@@ -77,7 +91,13 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
         """Strawberry's view, with its HTTP refusals (malformed JSON, batching, a missing
         query) in the GraphQL error shape with a stable code instead of plain text."""
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            connection: dict[str, GatewayContext] = {}
+            try:
+                await super().__call__({**scope, "integra.connection": connection}, receive, send)
+            finally:
+                caller = connection["context"].caller if "context" in connection else None
+                if caller is not None:
+                    self.live.release(caller)
             return
         try:
             response = await self.run(Request(scope=scope, receive=receive))
@@ -94,8 +114,13 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> GatewayContext:
-        """A new context for each operation: loaders never leak between requests."""
-        return GatewayContext(self.clients)
+        """A new context for each operation (for a subscription connection, one for the
+        connection): loaders never leak between requests."""
+        if not isinstance(request, WebSocket):
+            return GatewayContext(self.clients)
+        context = GatewayContext(self.clients, socket=request)
+        request.scope.get("integra.connection", {})["context"] = context
+        return context
 
 
 log = logging.getLogger("integra.gateway")
@@ -178,6 +203,7 @@ class Gateway:
     async def start(self) -> None:
         """Open the service clients."""
         self._clients = ServiceClients.of(
+            self.settings.service_timeout_seconds,
             {
                 "scoring": self._client("scoring", str(self.settings.scoring_url)),
                 "risk": self._client("risk", str(self.settings.risk_url)),
@@ -185,11 +211,11 @@ class Gateway:
             },
             self.local,
         )
-        self._graphql = IntegraGraphQL(self._clients, self.settings)
-        self._endpoint = cors(self._secured(self._graphql), self.settings.cors_origins)
+        self._endpoint = cors(self._secured(self._clients), self.settings.cors_origins)
 
-    def _secured(self, graphql: ASGIApp) -> ASGIApp:
-        """The GraphQL view behind the security gate, over the gateway's own database."""
+    def _secured(self, clients: ServiceClients) -> ASGIApp:
+        """The GraphQL view behind the security gate, over the gateway's own database (and
+        its subscription connections, which the gate does not see, behind their own check)."""
         if not self.settings.auth_enabled:
             log.warning(
                 "authentication is OFF (INTEGRA_AUTH_ENABLED=false): every caller is an ADMIN"
@@ -203,7 +229,15 @@ class Gateway:
             log.warning("no MONGODB_URI: API keys are unavailable (JWTs only)")
         persisted = PersistedQueryStore(db, ttl_seconds=self.settings.persisted_query_ttl_seconds)
         limiter = RateLimit(self.settings.rate_limit_per_minute, db)  # shared by the replicas
-        return SecurityGate(graphql, self.settings, self.api_keys, persisted, limiter)
+        live = LiveConnections(
+            Authenticator(self.settings, self.api_keys),
+            self.api_keys,
+            limiter,
+            self.settings.live_connections_per_client,
+            self.settings.auth_enabled,
+        )
+        self._graphql = IntegraGraphQL(clients, self.settings, live)
+        return SecurityGate(self._graphql, self.settings, self.api_keys, persisted, limiter)
 
     async def stop(self) -> None:
         """Close the service clients."""
@@ -242,7 +276,10 @@ class Gateway:
         """``/graphql`` for GET (queries, GraphiQL) and POST; GraphiQL's assets in
         development."""
         methods = ["GET", "POST"] + (["OPTIONS"] if self.settings.cors_origins else [])
-        routes: list[BaseRoute] = [Route("/graphql", self, methods=methods)]
+        routes: list[BaseRoute] = [
+            Route("/graphql", self, methods=methods),
+            WebSocketRoute("/graphql", self),
+        ]
         if self.settings.environment == "development":
             routes.extend(asset_routes())
         return routes

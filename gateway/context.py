@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
+from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
+from gateway.change_client import ChangeClient, HttpChangeClient, InProcessChangeClient
 from gateway.clients import ServiceClient
 from gateway.kpi_client import HttpKpiClient, KpiClient
 from gateway.kpi_in_process import InProcessKpiClient
@@ -18,6 +21,8 @@ from gateway.scoring_client import HttpScoringClient, ScoringClient
 from gateway.scoring_in_process import InProcessScoringClient
 from services.kpi.service import KpiUseCases
 from services.risk.service import RiskService
+from services.runtime.auth import Principal
+from services.runtime.change_feed import ChangeFeed
 from services.scoring.service import ScoringService
 
 
@@ -39,10 +44,17 @@ class ServiceClients:
     risk: RiskClient
     kpi: KpiClient
     transports: dict[str, ServiceClient]
+    changes: dict[str, ChangeClient]
+    """Each service's change feed (subscriptions follow them)."""
+    call_timeout: float
+    """How long one call may take (a long poll of a feed waits less)."""
 
     @classmethod
     def of(
-        cls, transports: dict[str, ServiceClient], local: LocalServices | None = None
+        cls,
+        call_timeout: float,
+        transports: dict[str, ServiceClient],
+        local: LocalServices | None = None,
     ) -> ServiceClients:
         """The clients of ``scoring``, ``risk`` and ``kpi``: in process for the ``local``
         services, else over their HTTP transports (which also serve readiness)."""
@@ -58,16 +70,35 @@ class ServiceClients:
         kpi: KpiClient = (
             InProcessKpiClient(local.kpi) if local.kpi else HttpKpiClient(transports["kpi"])
         )
-        return cls(
-            scoring=scoring,
-            risk=risk,
-            kpi=kpi,
-            transports=transports,
-        )
+        changes = {
+            "scoring": _change_client("scoring", local.scoring, transports),
+            "risk": _change_client("risk", local.risk, transports),
+            "kpi": _change_client("kpi", local.kpi, transports),
+        }
+        return cls(scoring, risk, kpi, transports, changes, call_timeout)
 
     def all(self) -> dict[str, ServiceClient]:
         """Every transport by service name (readiness, closing)."""
         return self.transports
+
+
+class _Stored(Protocol):
+    @property
+    def feed(self) -> ChangeFeed: ...
+
+
+class _UseCases(Protocol):
+    @property
+    def store(self) -> _Stored: ...
+
+
+def _change_client(
+    name: str, local: Callable[[], _UseCases] | None, transports: dict[str, ServiceClient]
+) -> ChangeClient:
+    """The feed of a service: in process when its use cases run here, else over HTTP."""
+    if local is None:
+        return HttpChangeClient(transports[name])
+    return InProcessChangeClient(name, lambda: local().store.feed)
 
 
 @dataclass
@@ -76,6 +107,12 @@ class GatewayContext:
     first use)."""
 
     clients: ServiceClients
+    socket: WebSocket | None = None
+    """The subscription connection this context serves (``None`` for HTTP)."""
+    connection_params: dict[str, object] | None = None
+    """What the connection's ``connection_init`` sent (Strawberry sets it)."""
+    caller: Principal | None = None
+    """Who holds the subscription connection, once accepted."""
 
     @cached_property
     def scoring(self) -> ScoringLoaders:

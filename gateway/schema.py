@@ -15,8 +15,10 @@ from gateway.graphql_tracing import GraphQLTracing
 from gateway.operation_calls import ServiceCallsPerOperation
 from gateway.security.api_key_fields import ApiKeyMutation, ApiKeyQuery
 from gateway.security.limits import limit_extensions
+from gateway.security.live_connections import SubscriptionsOverWebSocket
 from gateway.security.roles import RoleCheck
 from gateway.types.kpi_operations import KpiMutation, KpiQuery
+from gateway.types.live import Subscription
 from gateway.types.risk_operations import RiskMutation, RiskQuery
 from gateway.types.scoring_operations import ScoringMutation, ScoringQuery
 from services.runtime.settings import IntegraSettings
@@ -56,6 +58,7 @@ def build_schema(settings: IntegraSettings | None = None) -> Schema:
     return IntegraSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         federation_version="2.9",
         extensions=[
             *([GraphQLTracing] if tracing_enabled() else []),
@@ -63,6 +66,7 @@ def build_schema(settings: IntegraSettings | None = None) -> Schema:
             ServiceCallsPerOperation,
             *limit_extensions(settings),
             RoleCheck,
+            SubscriptionsOverWebSocket,
         ],
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -41,6 +41,12 @@ def serving(security: RequestSecurity) -> Iterator[None]:
         _CURRENT.reset(token)
 
 
+def set_serving(security: RequestSecurity) -> None:
+    """Serve the rest of the current task (a subscription connection and the operations it
+    starts) with ``security``; the task's end ends it."""
+    _CURRENT.set(security)
+
+
 def current_caller() -> Principal | None:
     """The caller of the current request (``None`` outside an authenticated request)."""
     security = _CURRENT.get()

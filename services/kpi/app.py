@@ -195,7 +195,7 @@ class KpiService(MongoComponent):
     def on_connect(self, db: AsyncDatabase[Document]) -> None:
         """Build the store and the use cases over the service's database (a recorded
         measurement wakes the outbox dispatcher)."""
-        self._service = KpiUseCases(KpiStore(db), self.dispatcher.notify)
+        self._service = KpiUseCases(KpiStore(db, self.feed), self.dispatcher.notify)
 
     async def prepare(self) -> None:
         """Indexes."""

@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from services.kpi import domain
 from services.kpi.custom_kpis import define_custom_kpi
 from services.runtime.caller import current_actor
+from services.runtime.change_feed import ChangeFeed, ChangeKind, Location
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.records import Document, now
 
@@ -26,6 +27,7 @@ class CustomKpiStore:
     measurements: AsyncCollection[Document]
     targets: AsyncCollection[Document]
     custom_kpis: AsyncCollection[Document]
+    feed: ChangeFeed
 
     async def definition(self, code: str, field: str = "kpiCode") -> domain.KpiDefinition:
         """The built-in or custom KPI with this code, or NOT_FOUND naming ``field``."""
@@ -74,10 +76,12 @@ class CustomKpiStore:
             "created_by": current_actor().document(),
             "created_at": now(),
         }
-        try:
-            await self.custom_kpis.insert_one(doc)
-        except DuplicateKeyError:
-            raise Conflict("code", f"a custom KPI {definition.code!r} exists already") from None
+        location = Location.of(self.custom_kpis, definition.code)
+        async with self.feed.recording("kpi", definition.code, ChangeKind.CREATED, location):
+            try:
+                await self.custom_kpis.insert_one(doc)
+            except DuplicateKeyError:
+                raise Conflict("code", f"a custom KPI {definition.code!r} exists already") from None
         return doc
 
     async def list_custom(
@@ -101,9 +105,11 @@ class CustomKpiStore:
             raise Conflict(
                 "code", f"KPI {code} has measurements; a KPI with data cannot be deleted"
             )
-        result = await self.custom_kpis.delete_one({"_id": code})
-        if result.deleted_count == 0:
-            raise NotFound("KPI", code, field="code")
+        location = Location.of(self.custom_kpis, code, gone=True)
+        async with self.feed.recording("kpi", code, ChangeKind.DELETED, location):
+            result = await self.custom_kpis.delete_one({"_id": code})
+            if result.deleted_count == 0:
+                raise NotFound("KPI", code, field="code")
         await self.targets.delete_many({"kpi_code": code})
 
 

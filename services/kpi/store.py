@@ -47,6 +47,7 @@ from services.kpi.outbox_store import OutboxState, OutboxStore, event_id, pendin
 from services.kpi.recording import CheckedMeasurement
 from services.kpi.target_store import TargetStore, scope_key
 from services.runtime.caller import Actor
+from services.runtime.change_feed import ChangeFeed, ChangeKind, Location
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
 from services.runtime.records import Document, epoch_ms, new_id, now, to_bson_time
@@ -93,7 +94,9 @@ def _first_revision(
 class KpiStore(CustomKpiStore, TargetStore, OutboxStore, MeasurementReads):
     """Custom KPIs, measurements with their outbox, the latest view, targets, events."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], feed: ChangeFeed) -> None:
+        self.feed = feed
+        """Where every write of this store is recorded (:mod:`services.runtime.change_feed`)."""
         self.measurements: AsyncCollection[Document] = db["measurements"]
         self.latest: AsyncCollection[Document] = db["latest"]
         self.activity: AsyncCollection[Document] = db["activity"]
@@ -108,6 +111,7 @@ class KpiStore(CustomKpiStore, TargetStore, OutboxStore, MeasurementReads):
                 "activity": "_id",
                 "targets": "shop_id",
             },
+            feed,
         )
         """Deleted shops: their tombstones and the purge of their measurements and targets."""
 
@@ -182,16 +186,26 @@ class KpiStore(CustomKpiStore, TargetStore, OutboxStore, MeasurementReads):
             "history": [],
             "outbox": pending_outbox(event_id(ident, 1), at),
         }
-        try:
-            await self.measurements.insert_one(doc)
-        except DuplicateKeyError:
-            retried = await self._created_under(ident, key)
-            if retried is not None:
-                return retried
-            scope = {"shop_id": shop_id, "kpi_code": code}
-            if not measurement.replace:
-                raise await self._recorded_already(scope, start, end) from None
-            doc = await self._replace(scope, start, end, revision, key)
+        scope = {"shop_id": shop_id, "kpi_code": code}
+        # Its period, not its id: a replaced measurement keeps the id of the first.
+        location = Location(self.measurements.name, {**scope, "period_start": start})
+        async with self.feed.recording(
+            "measurement", ident, ChangeKind.RECORDED, location, shop_id=shop_id, actor=actor
+        ) as change:
+            try:
+                await self.measurements.insert_one(doc)
+            except DuplicateKeyError:
+                retried = await self._created_under(ident, key)
+                if retried is not None:
+                    change.skip()  # a retry: the first attempt's change is recorded
+                    return retried
+                if not measurement.replace:
+                    raise await self._recorded_already(scope, start, end) from None
+                doc = await self._replace(scope, start, end, revision, key)
+            revision = doc["current"]["revision"]
+            change.written(
+                {**doc, "version": revision}, ChangeKind.CHANGED if revision > 1 else None
+            )
         await self.apply_views(doc)
         return doc
 

@@ -15,6 +15,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from services.kpi import domain
 from services.runtime.caller import current_actor
+from services.runtime.change_feed import ChangeFeed, ChangeKind, Location
 from services.runtime.errors import NotFound
 from services.runtime.mongo import BATCH_READ_SIZE
 from services.runtime.records import Document, now, to_bson_time
@@ -31,6 +32,7 @@ class TargetStore:
 
     targets: AsyncCollection[Document]
     purge: ShopPurge
+    feed: ChangeFeed
 
     async def targets_for(self, shop_ids: Sequence[str]) -> list[Document]:
         """Every target of the given scopes (one command)."""
@@ -56,11 +58,14 @@ class TargetStore:
             "updated_at": now(),
         }
         fields = {"shop_id": shop_id, "kpi_code": kpi_code, "target": body}
-        # update_one with upsert, not replace_one: nx-27017's replace upsert ignores the _id.
-        await self.targets.update_one(
-            {"_id": scope_key(shop_id, kpi_code)}, {"$set": fields}, upsert=True
-        )
-        return {"_id": scope_key(shop_id, kpi_code), **fields}
+        ident = scope_key(shop_id, kpi_code)
+        location = Location.of(self.targets, ident)
+        async with self.feed.recording(
+            "target", ident, ChangeKind.CHANGED, location, shop_id=shop_id
+        ):
+            # update_one with upsert, not replace_one: nx-27017's replace upsert ignores the _id.
+            await self.targets.update_one({"_id": ident}, {"$set": fields}, upsert=True)
+        return {"_id": ident, **fields}
 
     async def get_target(self, shop_id: str, kpi_code: str) -> Document:
         """A scope's target for a KPI, or NOT_FOUND on ``kpiCode``."""
@@ -71,9 +76,14 @@ class TargetStore:
 
     async def delete_target(self, shop_id: str, kpi_code: str) -> None:
         """Delete a scope's target for a KPI, or NOT_FOUND on ``kpiCode``."""
-        result = await self.targets.delete_one({"_id": scope_key(shop_id, kpi_code)})
-        if result.deleted_count == 0:
-            raise NotFound("target", f"{shop_id}/{kpi_code}", field="kpiCode")
+        ident = scope_key(shop_id, kpi_code)
+        location = Location.of(self.targets, ident, gone=True)
+        async with self.feed.recording(
+            "target", ident, ChangeKind.DELETED, location, shop_id=shop_id
+        ):
+            result = await self.targets.delete_one({"_id": ident})
+            if result.deleted_count == 0:
+                raise NotFound("target", f"{shop_id}/{kpi_code}", field="kpiCode")
 
     async def list_targets(
         self, shop_id: str, limit: int, offset: int

@@ -52,7 +52,7 @@ class RiskService(MongoComponent):
 
     def on_connect(self, db: AsyncDatabase[Document]) -> None:
         """Build the store and the use cases over the service's database."""
-        self._service = use_cases.RiskService(RiskStore(db), self.kpi_codes)
+        self._service = use_cases.RiskService(RiskStore(db, self.feed), self.kpi_codes)
 
     async def prepare(self) -> None:
         """Indexes and the built-in monitoring rules."""

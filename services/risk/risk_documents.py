@@ -48,6 +48,7 @@ from services.risk.documents import (
     risk_sort,
     stages_of,
 )
+from services.runtime.change_feed import ChangeFeed, ChangeKind, Location
 from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
@@ -60,14 +61,16 @@ MAX_ATTEMPTS = 30
 class RiskDocuments:
     """Risks, monitoring rules, applied events and roadmaps, as stored documents."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], feed: ChangeFeed) -> None:
+        self.feed = feed
+        """Where every write of this store is recorded (:mod:`services.runtime.change_feed`)."""
         self.risks: AsyncCollection[Document] = db["risks"]
         self.rules: AsyncCollection[Document] = db["rules"]
         self.events: AsyncCollection[Document] = db["applied_events"]
         self.claims = BreachClaims(db["breach_claims"])
         self.roadmaps: AsyncCollection[Document] = db["roadmaps"]
         self.purge = ShopPurge(
-            db, {"risks": "shop_id", "roadmaps": "_id", "breach_claims": "shop_id"}
+            db, {"risks": "shop_id", "roadmaps": "_id", "breach_claims": "shop_id"}, feed
         )
         """Deleted shops: their tombstones and the purge of their risks and roadmap."""
 
@@ -77,24 +80,31 @@ class RiskDocuments:
         """Store a new risk; with an idempotency ``key`` a retry answers the risk the first
         attempt created (its id derives from the key). A deleted shop is NOT_FOUND."""
         await self.purge.check_not_deleted(doc["shop_id"])
-        return await self._insert_keyed(self.risks, doc, key)
+        kind = ChangeKind.ESCALATED if doc.get("created_by_event") else ChangeKind.CREATED
+        return await self._insert_keyed(self.risks, "risk", kind, doc, key)
 
-    @staticmethod
     async def _insert_keyed(
-        collection: AsyncCollection[Document], doc: Document, key: Idempotency | None
+        self,
+        collection: AsyncCollection[Document],
+        entity: str,
+        kind: ChangeKind,
+        doc: Document,
+        key: Idempotency | None,
     ) -> Document:
-        if key is None:
-            await collection.insert_one(doc)
-            return doc
-        doc = {**doc, "_id": key.record_id(), "idempotency": key.stamp()}
-        try:
-            await collection.insert_one(doc)
-        except DuplicateKeyError:
-            existing = await collection.find_one({"_id": doc["_id"]})
-            if existing is None:
-                raise
-            key.check_same_request(existing)
-            return existing
+        if key is not None:
+            doc = {**doc, "_id": key.record_id(), "idempotency": key.stamp()}
+        location = Location.of(collection, doc["_id"])
+        async with self.feed.recording(entity, doc["_id"], kind, location) as change:
+            try:
+                await collection.insert_one(doc)
+            except DuplicateKeyError:
+                existing = None if key is None else await collection.find_one({"_id": doc["_id"]})
+                if key is None or existing is None:
+                    raise
+                key.check_same_request(existing)
+                change.skip()  # a retry: the first attempt's change is recorded
+                return existing
+            change.written(doc)
         return doc
 
     async def get_risk(self, risk_id: str, field_name: str = "id") -> Document:
@@ -160,6 +170,29 @@ class RiskDocuments:
         (also when a concurrent writer wins the race). Answers the risk as written and whether
         this call wrote.
         """
+        kind = ChangeKind.CHANGED if event_id is None else ChangeKind.ESCALATED
+        location = Location.of(self.risks, risk_id)
+        async with self.feed.recording("risk", risk_id, kind, location) as change:
+            before, written = await self._write_risk(
+                risk_id, mutate, event_id, field_name, expected_version
+            )
+            if written is None:
+                change.skip()
+            elif event_id is None and written["status"] != before["status"]:
+                change.written(written, ChangeKind.STATUS_CHANGED)
+            else:
+                change.written(written)
+        return (before, False) if written is None else (written, True)
+
+    async def _write_risk(
+        self,
+        risk_id: str,
+        mutate: RiskMutation,
+        event_id: str | None,
+        field_name: str,
+        expected_version: int | None,
+    ) -> tuple[Document, Document | None]:
+        """The risk as read, and as written (``None``: nothing to write)."""
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 await contention_pause(attempt)
@@ -167,7 +200,7 @@ class RiskDocuments:
             check_version("risk", risk_id, doc["version"], expected_version)
             change_ = mutate(doc)
             if change_ is None:
-                return doc, False
+                return doc, None
             fields: Document = {
                 **change_.fields,
                 "history": [*doc["history"], change_.entry],
@@ -183,7 +216,7 @@ class RiskDocuments:
             replacement = {k: v for k, v in written.items() if k != "_id"}
             result = await self.risks.replace_one(guard, replacement)
             if result.matched_count == 1:
-                return written, True
+                return doc, written
         raise Conflict("id", f"risk {risk_id!r} keeps changing concurrently; retry")
 
     # --- monitoring rules --------------------------------------------------------------------
@@ -210,7 +243,7 @@ class RiskDocuments:
     async def insert_rule(self, doc: Document, key: Idempotency | None = None) -> Document:
         """Store a new rule; with an idempotency ``key`` a retry answers the rule the first
         attempt created."""
-        return await self._insert_keyed(self.rules, doc, key)
+        return await self._insert_keyed(self.rules, "rule", ChangeKind.CREATED, doc, key)
 
     async def replace_rule(self, rule_id: str, fields: Document) -> Document:
         """Overwrite a rule's fields (built-in rules are editable).
@@ -220,13 +253,20 @@ class RiskDocuments:
         """
         current = await self.get_rule(rule_id)
         replacement = {k: v for k, v in {**current, **fields}.items() if k != "_id"}
-        result = await self.rules.replace_one({"_id": rule_id}, replacement)
-        if result.matched_count == 0:
-            raise NotFound("monitoring rule", rule_id)
+        location = Location.of(self.rules, rule_id)
+        async with self.feed.recording("rule", rule_id, ChangeKind.CHANGED, location):
+            result = await self.rules.replace_one({"_id": rule_id}, replacement)
+            if result.matched_count == 0:
+                raise NotFound("monitoring rule", rule_id)
         return {"_id": rule_id, **replacement}
 
     async def delete_rule(self, rule_id: str) -> None:
         """Delete a custom rule; built-in ones can only be disabled (they would come back)."""
+        location = Location.of(self.rules, rule_id, gone=True)
+        async with self.feed.recording("rule", rule_id, ChangeKind.DELETED, location):
+            await self._delete_custom_rule(rule_id)
+
+    async def _delete_custom_rule(self, rule_id: str) -> None:
         result = await self.rules.delete_one({"_id": rule_id, "built_in": False})
         if result.deleted_count == 0:
             if await self.rules.count_documents({"_id": rule_id}, limit=1):
@@ -251,6 +291,17 @@ class RiskDocuments:
         compare-and-set on its version so the order rule holds under concurrent changes. A
         deleted shop is NOT_FOUND."""
         await self.purge.check_not_deleted(shop_id)
+        location = Location.of(self.roadmaps, shop_id)
+        async with self.feed.recording(
+            "roadmap", shop_id, ChangeKind.CHANGED, location, shop_id=shop_id
+        ) as change:
+            written = await self._write_roadmap(shop_id, mutate)
+            change.written(written)
+        return written
+
+    async def _write_roadmap(
+        self, shop_id: str, mutate: Callable[[list[roadmap.Stage]], Mapping[str, Document]]
+    ) -> Document:
         for _ in range(MAX_ATTEMPTS):
             stored = await self.roadmaps.find_one({"_id": shop_id})
             stages = {**(stored or {}).get("stages", {}), **mutate(stages_of(stored))}

@@ -26,6 +26,8 @@ from starlette.routing import BaseRoute, Match, Route
 from services.runtime import mongo
 from services.runtime.api_keys import ApiKeyStore
 from services.runtime.authentication import Authenticator, ServiceAuthentication
+from services.runtime.change_feed import ChangeFeed, FeedOptions
+from services.runtime.change_routes import change_routes
 from services.runtime.errors import ErrorCode, IntegraError
 from services.runtime.http import ErrorBoundary, error_response, json_response
 from services.runtime.metrics import RequestMetricsMiddleware, metrics_response, route_templates
@@ -65,11 +67,21 @@ class HasDependencies(Protocol):
         """Whether each dependency answers now."""
 
 
+def feed_options(settings: IntegraSettings) -> FeedOptions:
+    """The change feeds' options: the retention, and a pending change resolved once no write
+    can still be in flight (the MongoDB client's longest wait, and a margin)."""
+    return FeedOptions(
+        retention_ms=round(settings.change_retention_hours * 3_600_000),
+        resolve_after_ms=settings.mongo_socket_timeout_ms + settings.mongo_timeout_ms + 5_000,
+    )
+
+
 class MongoComponent:
     """Base of the services that own a MongoDB database.
 
     Start never fails because the database is down: index creation is retried in the
-    background until the database answers, and readiness reports the database's state.
+    background until the database answers, and readiness reports the database's state. Every
+    such service has a change feed (``GET /changes``) and sweeps it in the background.
     """
 
     name: str
@@ -78,6 +90,8 @@ class MongoComponent:
         self.settings = settings
         self._client: AsyncMongoClient[Document] | None = None
         self._prepare_task: asyncio.Task[None] | None = None
+        self._sweep_task: asyncio.Task[None] | None = None
+        self._feed: ChangeFeed | None = None
         self.prepared = asyncio.Event()
         self.service_tokens = tokens_from(settings)
         self._authenticator: Authenticator | None = None
@@ -89,16 +103,26 @@ class MongoComponent:
             raise RuntimeError(f"{self.name} is not started")
         return self._client
 
+    @property
+    def feed(self) -> ChangeFeed:
+        """The service's change feed (only between start and stop)."""
+        if self._feed is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self._feed
+
     async def start(self) -> None:
         """Connect and prepare the database (indexes, built-in records) in the background."""
         self._client = mongo.connect(self.settings, self.name)
-        self.on_connect(mongo.database(self._client, self.settings, self.name))
+        db = mongo.database(self._client, self.settings, self.name)
+        self._feed = ChangeFeed(db, self.name, feed_options(self.settings))
+        self.on_connect(db)
         self._prepare_task = asyncio.create_task(self._prepare_until_done())
+        self._sweep_task = asyncio.create_task(self._sweep_forever(self._feed))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self.prepared.wait()), timeout=10)
 
     def on_connect(self, db: AsyncDatabase[Document]) -> None:
-        """Build the store over ``db``; subclasses override."""
+        """Build the store over ``db`` (and :attr:`feed`); subclasses override."""
 
     def authenticator(self) -> Authenticator:
         """Checks the callers of this service: service tokens addressed to it, API keys
@@ -117,6 +141,7 @@ class MongoComponent:
         delay = 0.5
         while True:
             try:
+                await self.feed.prepare()
                 await self.prepare()
             except Exception:
                 stop_if_cancelled()
@@ -127,12 +152,27 @@ class MongoComponent:
                 self.prepared.set()
                 return
 
+    @staticmethod
+    async def _sweep_forever(feed: ChangeFeed) -> None:
+        failing = False
+        while True:
+            await asyncio.sleep(feed.options.sweep_seconds)
+            try:
+                await feed.sweep()
+            except Exception:
+                stop_if_cancelled()
+                if not failing:  # once per outage: readiness tells the rest
+                    log.warning("%s: the change feed's sweep failed; retrying", feed.service)
+                failing = True
+            else:
+                failing = False
+
     async def stop(self) -> None:
-        """Stop preparing and close the client."""
-        if self._prepare_task is not None:
-            self._prepare_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._prepare_task
+        """Stop preparing and sweeping, and close the client."""
+        for task in (self._prepare_task, self._sweep_task):
+            if task is not None:
+                await cancel_until_done(task)
+        self._prepare_task = self._sweep_task = self._feed = None
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -141,6 +181,14 @@ class MongoComponent:
     async def readiness(self) -> dict[str, bool]:
         """Ready when the database answers and has been prepared."""
         return {"database": await mongo.ping(self.client) and self.prepared.is_set()}
+
+
+async def cancel_until_done(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait until it ended: again each second, since a library
+    may swallow a cancellation (PyMongo's async API can) and the task would run on."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=1.0)
 
 
 def stop_if_cancelled() -> None:
@@ -235,6 +283,8 @@ def build_app(
     one-process stack passes ``False`` and drives every component's lifecycle itself.
     """
     own_routes = component.routes()
+    if isinstance(component, MongoComponent):
+        own_routes.extend(change_routes(lambda: component.feed))
     dependencies = component.dependencies if isinstance(component, HasDependencies) else None
     routes = [*own_routes, *health_routes(component.readiness, dependencies)]
     if api_routes(own_routes):

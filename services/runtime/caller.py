@@ -102,6 +102,13 @@ def current_actor() -> Actor:
     return Actor.of(current_principal())
 
 
+def actor_or(background: Actor) -> Actor:
+    """The actor of the current request; ``background`` for work a service does on its own
+    (a dispatcher, a recorder), which serves no request."""
+    principal = _CURRENT.get()
+    return background if principal is None else Actor.of(principal)
+
+
 def require_role(role: Role) -> Principal:
     """The caller, if their role includes ``role``; FORBIDDEN naming the role otherwise."""
     principal = current_principal()

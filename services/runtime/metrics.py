@@ -77,6 +77,28 @@ RISK_ESCALATIONS: Final = Counter(
     registry=REGISTRY,
 )
 
+FEED_CHANGES: Final = Counter(
+    "integra_change_feed_changes",
+    "Changes of a service's feed by outcome: committed, void (the write did not happen), "
+    "left_pending (the writer failed uncertainly), recovered (by the sweep), appended_again.",
+    ["service", "outcome"],
+    registry=REGISTRY,
+)
+FEED_READS: Final = Counter(
+    "integra_change_feed_reads",
+    "Reads of a service's change feed (GET /changes), by outcome: changes, empty, expired.",
+    ["service", "outcome"],
+    registry=REGISTRY,
+)
+
+LIVE_CONNECTIONS: Final = Counter(
+    "gateway_live_connections",
+    "Subscription connections (graphql-transport-ws) by outcome: accepted, unauthenticated, "
+    "refused (the client holds its limit of connections).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
 EMBEDDED_DATABASE_RESTARTS: Final = Counter(
     "integra_embedded_database_restarts",
     "Restarts of the embedded nx-27017 by the supervisor of integra up after it exited "

@@ -103,7 +103,7 @@ def connect(settings: IntegraSettings, service: str) -> AsyncMongoClient[Documen
         tz_aware=True,
         serverSelectionTimeoutMS=settings.mongo_timeout_ms,
         connectTimeoutMS=settings.mongo_timeout_ms,
-        socketTimeoutMS=max(settings.mongo_timeout_ms * 4, 10_000),
+        socketTimeoutMS=settings.mongo_socket_timeout_ms,
         maxPoolSize=settings.mongo_pool_size,
         w="majority",
         journal=True,

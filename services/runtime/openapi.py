@@ -36,6 +36,7 @@ _STATUS_TEXT = {
     403: "The caller's role does not allow the operation (FORBIDDEN)",
     404: "The record named does not exist (NOT_FOUND)",
     409: "The request contradicts what is stored (CONFLICT, INVALID_TRANSITION)",
+    410: "The cursor is no longer retained; read the current state again (CURSOR_EXPIRED)",
     413: "The request body exceeds the size limit (PAYLOAD_TOO_LARGE)",
     422: "The request broke a rule; `field` names where (VALIDATION_ERROR, INVALID_ID)",
     500: "An unexpected error (INTERNAL_ERROR); logged, never a stack trace",

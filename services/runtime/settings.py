@@ -110,6 +110,18 @@ class IntegraSettings(BaseSettings):
         description="How long the gateway's database keeps a persisted query (APQ) after it "
         "was stored (0: forever); an expired hash is registered again by the client.",
     )
+    change_retention_hours: float = Field(
+        default=168,
+        gt=0,
+        description="How long a service's change feed keeps a change (GET /changes); an older "
+        "cursor is CURSOR_EXPIRED.",
+    )
+    live_connections_per_client: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Subscription connections a client may hold open on one gateway replica.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Browser origins allowed by CORS (comma-separated; empty: none).",
@@ -133,6 +145,11 @@ class IntegraSettings(BaseSettings):
         if self.introspection is None:
             return self.environment == "development"
         return self.introspection
+
+    @property
+    def mongo_socket_timeout_ms(self) -> int:
+        """How long the MongoDB client waits for an answer on a connection."""
+        return max(self.mongo_timeout_ms * 4, 10_000)
 
     def database_name(self, service: str) -> str:
         """Name of the database a service owns."""

@@ -13,7 +13,6 @@ back, so writes for a deleted shop are refused (``NOT_FOUND``) and escalations i
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
@@ -23,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.runtime.auth import Role
+from services.runtime.change_feed import ChangeFeed, ChangeKind, Location
 from services.runtime.errors import NotFound
 from services.runtime.http import json_response, path_id
 from services.runtime.openapi import ApiRoute
@@ -46,19 +46,32 @@ class ShopPurge:
     holds the shop id (``_id`` where the document is the shop's own).
     """
 
-    def __init__(self, db: AsyncDatabase[Document], collections: Mapping[str, str]) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document], collections: Mapping[str, str], feed: ChangeFeed
+    ) -> None:
         self._db = db
         self._collections = dict(collections)
         self._tombstones = db[TOMBSTONES]
+        self._feed = feed
 
     async def purge(self, shop_id: str) -> ShopPurged:
-        """Record the tombstone, then delete every document of the shop; idempotent."""
-        with contextlib.suppress(DuplicateKeyError):
-            await self._tombstones.insert_one({"_id": shop_id, "deleted_at": datetime.now(UTC)})
-        deleted: dict[str, int] = {}
-        for name, field in self._collections.items():
-            result = await self._db[name].delete_many({field: shop_id})
-            deleted[name] = result.deleted_count
+        """Record the tombstone, then delete every document of the shop; idempotent (a
+        redelivery that finds nothing to delete records no change)."""
+        location = Location.of(self._tombstones, shop_id)
+        async with self._feed.recording(
+            "shop", shop_id, ChangeKind.PURGED, location, shop_id=shop_id
+        ) as change:
+            first = True
+            try:
+                await self._tombstones.insert_one({"_id": shop_id, "deleted_at": datetime.now(UTC)})
+            except DuplicateKeyError:
+                first = False
+            deleted: dict[str, int] = {}
+            for name, field in self._collections.items():
+                result = await self._db[name].delete_many({field: shop_id})
+                deleted[name] = result.deleted_count
+            if not first and not any(deleted.values()):
+                change.skip()
         return ShopPurged(shop_id=shop_id, deleted=deleted)
 
     async def is_deleted(self, shop_id: str) -> bool:

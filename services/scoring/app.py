@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from services.runtime.app import MongoComponent, build_app
+from services.runtime.app import MongoComponent, build_app, cancel_until_done
 from services.runtime.records import Document
 from services.runtime.settings import IntegraSettings
 from services.runtime.tracing import configure_tracing
@@ -105,7 +105,7 @@ class ScoringService(MongoComponent):
     def on_connect(self, db: AsyncDatabase[Document]) -> None:
         """Build the stores and the use cases over the service's database."""
         self._service = use_cases.ScoringService(
-            ScoreStore(db), ShopDeletionStore(db), self.dispatcher.notify
+            ScoreStore(db, self.feed), ShopDeletionStore(db), self.dispatcher.notify
         )
 
     async def prepare(self) -> None:
@@ -122,9 +122,7 @@ class ScoringService(MongoComponent):
         """Cancel the dispatcher, then close the database client."""
         task, self._task = self._task, None
         if task is not None:
-            while not task.done():  # cancel until done: a library may swallow one
-                task.cancel()
-                await asyncio.wait([task], timeout=1.0)
+            await cancel_until_done(task)
         await super().stop()
 
     def routes(self) -> list[BaseRoute]:

@@ -14,6 +14,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from services.runtime.caller import current_actor
+from services.runtime.change_feed import ChangeFeed, ChangeKind, Location
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
 from services.runtime.mongo import replace_fields
@@ -39,6 +40,7 @@ class ProfileRecords:
     """Weight profiles: the built-in one and the custom ones admins create."""
 
     profiles: AsyncCollection[Document]
+    feed: ChangeFeed
 
     async def _seed_built_in_profile(self) -> None:
         """Insert the built-in profile unless it exists; idempotent."""
@@ -93,13 +95,16 @@ class ProfileRecords:
                 key.check_same_request(earlier)  # the key used for another request: CONFLICT
                 return earlier
             doc["idempotency"] = key.stamp()
-        try:
-            await self.profiles.insert_one(doc)
-        except DuplicateKeyError:
-            existing = await created_under(self.profiles, name, key)
-            if existing is not None:
-                return existing
-            raise Conflict("name", f"a weight profile named {name!r} exists already") from None
+        location = Location.of(self.profiles, name)
+        async with self.feed.recording("profile", name, ChangeKind.CREATED, location) as change:
+            try:
+                await self.profiles.insert_one(doc)
+            except DuplicateKeyError:
+                existing = await created_under(self.profiles, name, key)
+                if existing is not None:
+                    change.skip()  # a retry: the first attempt's change is recorded
+                    return existing
+                raise Conflict("name", f"a weight profile named {name!r} exists already") from None
         return doc
 
     async def update_profile(
@@ -110,18 +115,22 @@ class ProfileRecords:
         guard = {"_id": name, "built_in": False}
         current = await self.profiles.find_one(guard)
         changes = {"description": description, "weights": dict(weights), "updated_at": now()}
-        written = current and await replace_fields(self.profiles, guard, current, changes)
-        if not written:
-            await self._refuse_built_in(name)
-            raise NotFound("weight profile", name, "name")
+        location = Location.of(self.profiles, name)
+        async with self.feed.recording("profile", name, ChangeKind.CHANGED, location):
+            written = current and await replace_fields(self.profiles, guard, current, changes)
+            if not written:
+                await self._refuse_built_in(name)
+                raise NotFound("weight profile", name, "name")
         return written
 
     async def delete_profile(self, name: str) -> None:
         """Delete a custom profile; past assessments keep the weights they recorded."""
-        result = await self.profiles.delete_one({"_id": name, "built_in": False})
-        if result.deleted_count == 0:
-            await self._refuse_built_in(name)
-            raise NotFound("weight profile", name, "name")
+        location = Location.of(self.profiles, name, gone=True)
+        async with self.feed.recording("profile", name, ChangeKind.DELETED, location):
+            result = await self.profiles.delete_one({"_id": name, "built_in": False})
+            if result.deleted_count == 0:
+                await self._refuse_built_in(name)
+                raise NotFound("weight profile", name, "name")
 
     async def _refuse_built_in(self, name: str) -> None:
         if await self.profiles.count_documents({"_id": name, "built_in": True}, limit=1):

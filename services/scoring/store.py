@@ -24,6 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.runtime.caller import current_actor
+from services.runtime.change_feed import ChangeFeed, ChangeKind, Location
 from services.runtime.concurrency import check_version, contention_pause
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.idempotency import Idempotency
@@ -65,7 +66,9 @@ def ranking_key(sh: float, shop_id: str) -> str:
 class ScoreStore(ProfileRecords):
     """Shops, weight profiles (:class:`ProfileRecords`) and assessments of the scoring service."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], feed: ChangeFeed) -> None:
+        self.feed = feed
+        """Where every write of this store is recorded (:mod:`services.runtime.change_feed`)."""
         self.shops: AsyncCollection[Document] = db["shops"]
         self.assessments: AsyncCollection[Document] = db["assessments"]
         self.profiles: AsyncCollection[Document] = db["profiles"]
@@ -133,13 +136,19 @@ class ScoreStore(ProfileRecords):
         }
         if key is not None:
             doc["idempotency"] = key.stamp()
-        try:
-            await self.shops.insert_one(doc)
-        except DuplicateKeyError:
-            existing = await created_under(self.shops, doc["_id"], key)
-            if existing is not None:
-                return existing
-            raise _duplicate_name(name) from None
+        location = Location.of(self.shops, doc["_id"])
+        async with self.feed.recording(
+            "shop", doc["_id"], ChangeKind.CREATED, location, shop_id=doc["_id"]
+        ) as change:
+            try:
+                await self.shops.insert_one(doc)
+            except DuplicateKeyError:
+                existing = await created_under(self.shops, doc["_id"], key)
+                if existing is not None:
+                    change.skip()  # a retry: the first attempt's change is recorded
+                    return existing
+                raise _duplicate_name(name) from None
+            change.written(doc)
         return doc
 
     async def get_shop(self, shop_id: str) -> Document:
@@ -178,6 +187,17 @@ class ScoreStore(ProfileRecords):
         score) win a retry instead of being overwritten; with ``expected_version`` a shop at
         another version is a CONFLICT on ``expectedVersion`` instead.
         """
+        location = Location.of(self.shops, shop_id)
+        async with self.feed.recording(
+            "shop", shop_id, ChangeKind.CHANGED, location, shop_id=shop_id
+        ) as change:
+            written = await self._replace_shop(shop_id, changes, expected_version)
+            change.written(written)
+        return written
+
+    async def _replace_shop(
+        self, shop_id: str, changes: Mapping[str, object], expected_version: int | None
+    ) -> Document:
         for attempt in range(_UPDATE_ATTEMPTS):
             if attempt:
                 await contention_pause(attempt)
@@ -201,7 +221,13 @@ class ScoreStore(ProfileRecords):
     async def remove_shop(self, shop_id: str) -> None:
         """Delete a shop and then its assessments; idempotent (the deletion dispatcher repeats
         it to heal a crash between the two, see :mod:`services.scoring.shop_deletions`)."""
-        deleted = await self.shops.find_one_and_delete({"_id": shop_id}, {"current": 1})
+        location = Location.of(self.shops, shop_id, gone=True)
+        async with self.feed.recording(
+            "shop", shop_id, ChangeKind.DELETED, location, shop_id=shop_id
+        ) as change:
+            deleted = await self.shops.find_one_and_delete({"_id": shop_id}, {"current": 1})
+            if deleted is None:
+                change.skip()  # deleted already: a repetition of the dispatcher
         if deleted is not None and deleted.get("current"):
             await self._add_ranked(-1)
         await self.assessments.delete_many({"shop_id": shop_id})
@@ -217,14 +243,19 @@ class ScoreStore(ProfileRecords):
         """
         if key is not None:
             doc = {**doc, "_id": key.record_id(), "idempotency": key.stamp()}
-        try:
-            await self.assessments.insert_one(doc)
-        except DuplicateKeyError:
-            existing = await created_under(self.assessments, doc["_id"], key)
-            if existing is None:
-                raise
-            doc = existing
-        await self._make_current(doc)
+        location = Location.of(self.assessments, doc["_id"])
+        async with self.feed.recording(
+            "assessment", doc["_id"], ChangeKind.CREATED, location, shop_id=doc["shop_id"]
+        ) as change:
+            try:
+                await self.assessments.insert_one(doc)
+            except DuplicateKeyError:
+                existing = await created_under(self.assessments, doc["_id"], key)
+                if existing is None:
+                    raise
+                doc = existing
+                change.skip()  # a retry: the first attempt's change is recorded
+            await self._make_current(doc)
         return doc
 
     async def _make_current(self, doc: Document) -> None:

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from services.kpi.platform import RegistryReader
 from services.kpi.platform_recorder import PlatformRecorder
 from services.kpi.store import KpiStore
+from services.runtime.change_feed import ChangeFeed, FeedOptions
 from services.runtime.metrics import RequestMetricsMiddleware, route_templates
 from services.runtime.mongo import connect, database
 from services.runtime.records import now
@@ -58,7 +59,8 @@ async def kpi_store(settings: IntegraSettings) -> AsyncIterator[KpiStore]:
     """A store over the stack's kpi database, for a recorder run driven by the test."""
     client = connect(settings, "kpi")
     try:
-        yield KpiStore(database(client, settings, "kpi"))
+        db = database(client, settings, "kpi")
+        yield KpiStore(db, ChangeFeed(db, "kpi", FeedOptions()))
     finally:
         await client.close()
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pymongo import AsyncMongoClient
 
+from services.runtime.change_feed import ChangeFeed, FeedOptions
 from services.runtime.embedded import EmbeddedMongo
 from services.runtime.mongo import connect, database
 from services.runtime.settings import IntegraSettings
@@ -17,7 +18,9 @@ async def test_acknowledged_writes_survive_a_server_crash(tmp_path: Path) -> Non
     try:
         settings = IntegraSettings(mongodb_uri=server.uri, db_prefix="durable")
         client = connect(settings, "scoring")
-        store = ScoreStore(database(client, settings, "scoring"))
+        db = database(client, settings, "scoring")
+        store = ScoreStore(db, ChangeFeed(db, "scoring", FeedOptions()))
+        await store.feed.prepare()
         await store.prepare()
         ids = [(await store.create_shop(f"shop {i}", None, None))["_id"] for i in range(20)]
         await client.close()

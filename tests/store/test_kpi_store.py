@@ -28,6 +28,7 @@ from services.kpi.recording import check_measurement
 from services.kpi.store import MAX_REVISIONS, KpiStore
 from services.runtime.auth import Principal, Role
 from services.runtime.caller import Actor
+from services.runtime.change_feed import ChangeFeed, FeedOptions
 from services.runtime.embedded import free_port
 from services.runtime.errors import Conflict, NotFound, ValidationFailed
 from services.runtime.records import epoch_ms, from_epoch_ms, now
@@ -71,7 +72,9 @@ async def store(settings: IntegraSettings, commands: CommandCounter) -> AsyncIte
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         settings.mongodb_uri, tz_aware=True, event_listeners=[commands]
     )
-    kpi_store = KpiStore(client[settings.database_name("kpi")])
+    db = client[settings.database_name("kpi")]
+    kpi_store = KpiStore(db, ChangeFeed(db, "kpi", FeedOptions()))
+    await kpi_store.feed.prepare()
     await kpi_store.prepare()
     try:
         yield kpi_store

@@ -1,0 +1,104 @@
+"""Who may hold a subscription connection (``graphql-transport-ws`` at ``/graphql``).
+
+A WebSocket carries no credential the browser can set, so the client sends it in
+``connection_init``: ``{"Authorization": "Bearer <API key or JWT>"}`` (the handshake's own
+``Authorization`` header is accepted too). It is checked as the security gate checks a
+request's, against the same rate limit; a missing or bad one closes the socket with 4403
+before any operation runs. The caller then serves every operation of the connection, which
+the role check judges one by one like queries. A client holds at most
+``INTEGRA_LIVE_CONNECTIONS_PER_CLIENT`` connections on a replica; one more is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator, Mapping
+
+from graphql import ExecutionResult, GraphQLError
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from gateway.security.principal import RequestSecurity, set_serving
+from gateway.security.rate_limit import RateLimit
+from services.runtime.api_keys import ApiKeyStore
+from services.runtime.auth import InvalidCredentials, Principal, Role
+from services.runtime.authentication import Authenticator
+from services.runtime.errors import ErrorCode
+from services.runtime.metrics import LIVE_CONNECTIONS
+
+log = logging.getLogger("integra.gateway.security")
+
+
+class LiveConnections:
+    """Authenticates subscription connections and counts them per client."""
+
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        keys: ApiKeyStore | None,
+        limiter: RateLimit,
+        per_client: int,
+        auth_enabled: bool = True,
+    ) -> None:
+        self.authenticator, self.keys, self.limiter = authenticator, keys, limiter
+        self.per_client = per_client
+        self.auth_enabled = auth_enabled
+        self.open: Counter[str] = Counter()
+
+    async def accept(self, params: Mapping[str, object], header: str | None) -> Principal:
+        """The caller of a new connection, now serving it; ConnectionRejectionError (4403)
+        for a missing or bad credential, a client over its rate or connection limit."""
+        principal = await self._principal(params, header)
+        if await self.limiter.acquire(principal.client_id) is not None:
+            raise ConnectionRejectionError({"code": "RATE_LIMITED"})
+        if self.open[principal.client_id] >= self.per_client:
+            LIVE_CONNECTIONS.labels("refused").inc()
+            raise ConnectionRejectionError({"code": "TOO_MANY_CONNECTIONS"})
+        self.open[principal.client_id] += 1
+        LIVE_CONNECTIONS.labels("accepted").inc()
+        set_serving(RequestSecurity(principal, self.keys))
+        return principal
+
+    def release(self, principal: Principal) -> None:
+        """A connection of ``principal`` closed."""
+        self.open[principal.client_id] -= 1
+        if self.open[principal.client_id] <= 0:
+            del self.open[principal.client_id]
+
+    async def _principal(self, params: Mapping[str, object], header: str | None) -> Principal:
+        if not self.auth_enabled:
+            return Principal("ip:websocket", "anonymous (auth disabled)", Role.ADMIN, "anonymous")
+        sent = params.get("Authorization", params.get("authorization", header))
+        try:
+            principal = await self.authenticator.authenticate(
+                sent if isinstance(sent, str) else None
+            )
+        except InvalidCredentials:
+            principal = None
+        if principal is None:
+            LIVE_CONNECTIONS.labels("unauthenticated").inc()
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        return principal
+
+
+OVER_HTTP = (
+    "a subscription runs over a WebSocket (graphql-transport-ws at /graphql); over HTTP ask "
+    "a query, or read a service's GET /changes"
+)
+
+
+class SubscriptionsOverWebSocket(SchemaExtension):
+    """Refuses a subscription sent over HTTP with VALIDATION_ERROR on ``operation``, before it
+    runs (GraphQL would answer its root field as a null, an internal error)."""
+
+    def on_execute(self) -> Iterator[None]:
+        """Skip execution of a subscription that did not come over a WebSocket."""
+        context = self.execution_context
+        if context.operation_type is OperationType.SUBSCRIPTION and (
+            getattr(context.context, "socket", None) is None
+        ):
+            code = {"code": ErrorCode.VALIDATION_ERROR.value, "field": "operation"}
+            context.result = ExecutionResult(None, [GraphQLError(OVER_HTTP, extensions=code)])
+        yield
