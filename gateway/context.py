@@ -114,6 +114,12 @@ class GatewayContext:
     caller: Principal | None = None
     """Who holds the subscription connection, once accepted."""
 
+    def forget_loaded(self) -> None:
+        """Drop this context's loaders and what they hold: a subscription's context lives as
+        long as its connection, and each event must read the services afresh."""
+        for name in ("scoring", "risk", "kpi"):
+            self.__dict__.pop(name, None)
+
     @cached_property
     def scoring(self) -> ScoringLoaders:
         """This request's scoring loaders."""

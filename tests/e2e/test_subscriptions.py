@@ -182,3 +182,36 @@ def test_a_subscription_over_http_is_refused_with_a_clear_error(
     [error] = answer["errors"]
     assert error["extensions"] == {"code": "VALIDATION_ERROR", "field": "operation"}
     assert "WebSocket" in error["message"]
+
+
+async def test_measurements_arrive_with_their_status_and_the_platform_alerts(
+    stack: tuple[str, dict[str, str]],
+) -> None:
+    base, headers = stack
+    shop_id = shop(base, headers, "Live KPIs")
+    measurements = """subscription($s: ID!) { kpiMeasurements(shopId: $s, codes: ["sla_compliance"])
+      { kind measurement { kpiCode value } latest { status value } } }"""
+    platform = "subscription { platformAlerts { kind risk { shopId category } kpi { kpiCode } } }"
+    async with connected(base, headers) as kpis, connected(base, headers) as alerts:
+        await subscribe(kpis, measurements, {"s": shop_id})
+        await subscribe(alerts, platform, {})
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(graphql, base, RECORD, {"s": shop_id}, headers)
+        await asyncio.to_thread(graphql, base, CREATE_RISK, {"s": "platform"}, headers)
+        measured = (await next_event(kpis))["kpiMeasurements"]
+        alert = (await next_event(alerts))["platformAlerts"]
+        while alert["risk"] is None:  # the platform recorder measured its own KPIs meanwhile
+            assert alert["kpi"]["kpiCode"] in {
+                "system_response_time",
+                "sla_compliance",
+                "process_errors",
+            }
+            alert = (await next_event(alerts))["platformAlerts"]
+    assert measured == {
+        "kind": "RECORDED",
+        "measurement": {"kpiCode": "sla_compliance", "value": 90.0},
+        "latest": {"status": "MISSED", "value": 90.0},
+    }
+    assert alert == {
+        "kind": "CREATED", "risk": {"shopId": "platform", "category": "DATA_QUALITY"}, "kpi": None
+    }  # fmt: skip
