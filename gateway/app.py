@@ -66,8 +66,11 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
     async def on_ws_connect(self, context: GatewayContext) -> None:
         """Accept a subscription connection only with a valid credential
         (:mod:`gateway.security.live_connections`)."""
-        header = None if context.socket is None else context.socket.headers.get("authorization")
-        context.caller = await self.live.accept(context.connection_params or {}, header)
+        socket = context.socket
+        header = None if socket is None else socket.headers.get("authorization")
+        context.caller, context.recheck = await self.live.accept(
+            context.connection_params or {}, header, socket
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the gateway's own assets (no CDN); the page holds no secret."""
@@ -95,9 +98,9 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
             try:
                 await super().__call__({**scope, "integra.connection": connection}, receive, send)
             finally:
-                caller = connection["context"].caller if "context" in connection else None
-                if caller is not None:
-                    self.live.release(caller)
+                context = connection.get("context")
+                if context is not None and context.caller is not None:
+                    self.live.release(context.caller, context.recheck)
             return
         try:
             response = await self.run(Request(scope=scope, receive=receive))
@@ -235,6 +238,7 @@ class Gateway:
             limiter,
             self.settings.live_connections_per_client,
             self.settings.auth_enabled,
+            self.settings.live_recheck_seconds,
         )
         self._graphql = IntegraGraphQL(clients, self.settings, live)
         return SecurityGate(self._graphql, self.settings, self.api_keys, persisted, limiter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -113,6 +114,8 @@ class GatewayContext:
     """What the connection's ``connection_init`` sent (Strawberry sets it)."""
     caller: Principal | None = None
     """Who holds the subscription connection, once accepted."""
+    recheck: asyncio.Task[None] | None = None
+    """The task that checks the connection's credential again."""
 
     def forget_loaded(self) -> None:
         """Drop this context's loaders and what they hold: a subscription's context lives as

@@ -6,16 +6,21 @@ A WebSocket carries no credential the browser can set, so the client sends it in
 request's, against the same rate limit; a missing or bad one closes the socket with 4403
 before any operation runs. The caller then serves every operation of the connection, which
 the role check judges one by one like queries. A client holds at most
-``INTEGRA_LIVE_CONNECTIONS_PER_CLIENT`` connections on a replica; one more is refused.
+``INTEGRA_LIVE_CONNECTIONS_PER_CLIENT`` connections on a replica; one more is refused. The
+credential is checked again every ``INTEGRA_LIVE_RECHECK_SECONDS``: a JWT that expired or an
+API key revoked meanwhile closes the connection with 4403.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
 
 from graphql import ExecutionResult, GraphQLError
+from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
@@ -41,16 +46,23 @@ class LiveConnections:
         limiter: RateLimit,
         per_client: int,
         auth_enabled: bool = True,
+        recheck_seconds: float = 60.0,
     ) -> None:
         self.authenticator, self.keys, self.limiter = authenticator, keys, limiter
         self.per_client = per_client
         self.auth_enabled = auth_enabled
+        self.recheck_seconds = recheck_seconds
         self.open: Counter[str] = Counter()
 
-    async def accept(self, params: Mapping[str, object], header: str | None) -> Principal:
-        """The caller of a new connection, now serving it; ConnectionRejectionError (4403)
-        for a missing or bad credential, a client over its rate or connection limit."""
-        principal = await self._principal(params, header)
+    async def accept(
+        self, params: Mapping[str, object], header: str | None, socket: WebSocket | None = None
+    ) -> tuple[Principal, asyncio.Task[None] | None]:
+        """The caller of a new connection, now serving it, and the task that checks its
+        credential again (it closes ``socket`` once the credential is refused);
+        ConnectionRejectionError (4403) for a missing or bad credential, a client over its
+        rate or connection limit."""
+        credential = _credential(params, header)
+        principal = await self._principal(credential)
         if await self.limiter.acquire(principal.client_id) is not None:
             raise ConnectionRejectionError({"code": "RATE_LIMITED"})
         if self.open[principal.client_id] >= self.per_client:
@@ -59,28 +71,50 @@ class LiveConnections:
         self.open[principal.client_id] += 1
         LIVE_CONNECTIONS.labels("accepted").inc()
         set_serving(RequestSecurity(principal, self.keys))
-        return principal
+        recheck = None
+        if socket is not None and self.auth_enabled:
+            recheck = asyncio.create_task(self._recheck(credential, socket))
+        return principal, recheck
 
-    def release(self, principal: Principal) -> None:
+    def release(self, principal: Principal, recheck: asyncio.Task[None] | None) -> None:
         """A connection of ``principal`` closed."""
+        if recheck is not None:
+            recheck.cancel()
         self.open[principal.client_id] -= 1
         if self.open[principal.client_id] <= 0:
             del self.open[principal.client_id]
 
-    async def _principal(self, params: Mapping[str, object], header: str | None) -> Principal:
+    async def _recheck(self, credential: str | None, socket: WebSocket) -> None:
+        """Close ``socket`` (4403) once its credential is no longer accepted."""
+        while True:
+            await asyncio.sleep(self.recheck_seconds)
+            try:
+                await self._principal(credential)
+            except ConnectionRejectionError:
+                LIVE_CONNECTIONS.labels("expired").inc()
+                with contextlib.suppress(RuntimeError):  # closed meanwhile
+                    await socket.close(code=4403, reason="credential no longer valid")
+                return
+            except Exception:  # the key store unreachable: keep the connection, ask later
+                log.warning("could not check a subscription connection's credential again")
+
+    async def _principal(self, credential: str | None) -> Principal:
         if not self.auth_enabled:
             return Principal("ip:websocket", "anonymous (auth disabled)", Role.ADMIN, "anonymous")
-        sent = params.get("Authorization", params.get("authorization", header))
         try:
-            principal = await self.authenticator.authenticate(
-                sent if isinstance(sent, str) else None
-            )
+            principal = await self.authenticator.authenticate(credential)
         except InvalidCredentials:
             principal = None
         if principal is None:
             LIVE_CONNECTIONS.labels("unauthenticated").inc()
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         return principal
+
+
+def _credential(params: Mapping[str, object], header: str | None) -> str | None:
+    """The ``Authorization`` value of ``connection_init``, else of the handshake."""
+    sent = params.get("Authorization", params.get("authorization", header))
+    return sent if isinstance(sent, str) else None
 
 
 OVER_HTTP = (

@@ -122,6 +122,12 @@ class IntegraSettings(BaseSettings):
         le=1000,
         description="Subscription connections a client may hold open on one gateway replica.",
     )
+    live_recheck_seconds: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="How often an open subscription connection's credential is checked again.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Browser origins allowed by CORS (comma-separated; empty: none).",

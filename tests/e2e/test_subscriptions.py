@@ -15,6 +15,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from tests.conftest import TEST_JWT_SECRET, bearer, signed_jwt
 from tests.e2e.processes import admin_headers, graphql, integra_up
 
 pytestmark = pytest.mark.slow
@@ -35,9 +36,15 @@ RECORD = """mutation($s: ID!) { recordMeasurement(input: {shopId: $s, kpiCode: "
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    """One ``integra up`` for the module, with three connections per client at most."""
+    """One ``integra up`` for the module: three connections per client at most, credentials
+    checked again every half second, the tests' JWTs accepted."""
     workdir = tmp_path_factory.mktemp("live")
-    with integra_up(workdir, INTEGRA_LIVE_CONNECTIONS_PER_CLIENT="3") as (base, data_dir):
+    env = {
+        "INTEGRA_LIVE_CONNECTIONS_PER_CLIENT": "3",
+        "INTEGRA_LIVE_RECHECK_SECONDS": "0.5",
+        "INTEGRA_JWT_SECRET": TEST_JWT_SECRET,
+    }
+    with integra_up(workdir, **env) as (base, data_dir):
         yield base, admin_headers(data_dir)
 
 
@@ -215,3 +222,25 @@ async def test_measurements_arrive_with_their_status_and_the_platform_alerts(
     assert alert == {
         "kind": "CREATED", "risk": {"shopId": "platform", "category": "DATA_QUALITY"}, "kpi": None
     }  # fmt: skip
+
+
+async def test_a_connection_closes_when_its_credential_expires_or_is_revoked(
+    stack: tuple[str, dict[str, str]],
+) -> None:
+    base, headers = stack
+    # Expired 28 s ago: accepted for 2 s more (JWTs are checked with 30 s of leeway).
+    short = bearer(signed_jwt("VIEWER", sub="short-lived", lifetime=-28))
+    async with connected(base, short) as socket:
+        assert await acked(socket)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 6)  # checked again every 0.5 s
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4403
+    create = 'mutation { createApiKey(name: "revoked", role: VIEWER) { secret key { id } } }'
+    key: Any = await asyncio.to_thread(graphql, base, create, None, headers)
+    created = key["createApiKey"]
+    async with connected(base, {"Authorization": f"Bearer {created['secret']}"}) as socket:
+        assert await acked(socket)
+        revoke = "mutation($id: ID!) { revokeApiKey(id: $id) { revoked } }"
+        await asyncio.to_thread(graphql, base, revoke, {"id": created["key"]["id"]}, headers)
+        assert await rejected(socket) == 4403
