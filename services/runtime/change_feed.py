@@ -7,11 +7,12 @@ next), so a reader that sees n + 1 sees every change numbered below it that stil
 
 A write is recorded in two steps around it (:meth:`ChangeFeed.recording`): a PENDING change
 before, COMMITTED after, with what the write answered (shop, version). A write refused by a
-rule did not happen: its change is deleted, so a refused request leaves the database as it
-was. A process that dies in between leaves it PENDING: after ``resolve_after`` any replica's
-sweep looks for the entity where the change says it lives (its :class:`Location`). Found (for
-a deletion: gone), the write happened, or may have: the change is appended again, COMMITTED,
-so an event may come twice but never not at all. Otherwise the change is deleted.
+rule (or by a unique index) did not happen: its change is deleted, so a refused request leaves
+the database as it was. A process that dies in between leaves it PENDING: after
+``resolve_after`` any replica's sweep looks for the entity where the change says it lives (its
+:class:`Location`). Found (for a deletion: gone), the write happened, or may have: the change
+is appended again, COMMITTED, so an event may come twice but never not at all. Otherwise the
+change is deleted.
 
 A reader (:meth:`ChangeFeed.read`) answers COMMITTED changes in order and stops at a PENDING
 one until that is ``block_after`` old, then passes it: the order holds for writes in flight,
@@ -178,6 +179,9 @@ class ChangeFeed:
         seq = await self._append({**intent, "state": ChangeState.PENDING.value})
         try:
             yield recording
+        except DuplicateKeyError:  # refused by a unique index: nothing was written
+            await self._void(seq)
+            raise
         except IntegraError as error:
             if error.code in _UNCERTAIN:
                 self._count("left_pending")

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.runtime.change_feed import (
     ChangeFeed,
@@ -73,6 +74,19 @@ async def test_a_write_that_failed_on_a_rule_leaves_no_change(db: AsyncDatabase[
     items, cursor = await feed.read(None, 10)
     assert [d["entity_id"] for d in items] == [kept]
     assert cursor == await feed.latest() == 1
+
+
+async def test_a_write_refused_by_a_unique_index_leaves_no_change(
+    db: AsyncDatabase[Document],
+) -> None:
+    feed = await feed_of(db)
+    taken = await write(feed, db)
+    location = Location("things", {"_id": taken})
+    with pytest.raises(DuplicateKeyError):  # an id collision, as concurrent escalations meet
+        async with feed.recording("thing", taken, ChangeKind.CREATED, location):
+            await db["things"].insert_one({"_id": taken})
+    assert await db["changes"].count_documents({}) == 1  # nothing pending holds readers up
+    assert [d["entity_id"] for d in (await feed.read(None, 10))[0]] == [taken]
 
 
 async def test_concurrent_writers_number_their_changes_densely(
