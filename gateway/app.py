@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gateway.clients import ServiceClient
 from gateway.context import GatewayContext, LocalServices, ServiceClients
@@ -33,6 +33,7 @@ from gateway.security import csrf, request_json
 from gateway.security.gate import SecurityGate, invalid_request, refusal
 from gateway.security.live_connections import LiveConnections
 from gateway.security.persisted_queries import PersistedQueryStore
+from gateway.security.principal import current_caller
 from gateway.security.rate_limit import RateLimit
 from services.runtime import mongo
 from services.runtime.api_keys import ApiKeyStore
@@ -57,7 +58,7 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
             build_schema(settings),
             graphql_ide="graphiql" if development else None,
             allow_queries_via_get=True,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
         )
         self.clients = clients
         self.settings = settings
@@ -102,8 +103,23 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
                 if context is not None and context.caller is not None:
                     self.live.release(context.caller, context.recheck)
             return
+        request = Request(scope=scope, receive=receive)
+        if streams(request):  # a subscription over SSE holds a connection, as a WebSocket does
+            caller = current_caller()
+            if caller is None or not self.live.take(caller):
+                message = "this client holds its limit of subscription connections"
+                await refusal(429, ErrorCode.RATE_LIMITED.value, message)(scope, receive, send)
+                return
+            try:
+                await self._answer(request, scope, receive, send)
+            finally:
+                self.live.release(caller, None)
+            return
+        await self._answer(request, scope, receive, send)
+
+    async def _answer(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as error:
             code = http_refusal_code(error.status_code)
             at: dict[str, str] = (
@@ -120,13 +136,19 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
         """A new context for each operation (for a subscription connection, one for the
         connection): loaders never leak between requests."""
         if not isinstance(request, WebSocket):
-            return GatewayContext(self.clients)
+            return GatewayContext(self.clients, streaming=streams(request))
         context = GatewayContext(self.clients, socket=request)
         request.scope.get("integra.connection", {})["context"] = context
         return context
 
 
 log = logging.getLogger("integra.gateway")
+
+
+def streams(request: Request) -> bool:
+    """Whether the request asks for a stream of events (a subscription over SSE)."""
+    accept = request.headers.get("accept", "")
+    return any(part.split(";")[0].strip() == "text/event-stream" for part in accept.split(","))
 
 
 def http_refusal_code(status: int) -> str:

@@ -110,6 +110,8 @@ class GatewayContext:
     clients: ServiceClients
     socket: WebSocket | None = None
     """The subscription connection this context serves (``None`` for HTTP)."""
+    streaming: bool = False
+    """Whether the HTTP request asked for a stream of events (SSE)."""
     connection_params: dict[str, object] | None = None
     """What the connection's ``connection_init`` sent (Strawberry sets it)."""
     caller: Principal | None = None

@@ -15,7 +15,7 @@ from gateway.graphql_tracing import GraphQLTracing
 from gateway.operation_calls import ServiceCallsPerOperation
 from gateway.security.api_key_fields import ApiKeyMutation, ApiKeyQuery
 from gateway.security.limits import limit_extensions
-from gateway.security.live_connections import SubscriptionsOverWebSocket
+from gateway.security.live_connections import SubscriptionsOverStreams
 from gateway.security.roles import RoleCheck
 from gateway.types.kpi_operations import KpiMutation, KpiQuery
 from gateway.types.live import Subscription
@@ -66,7 +66,7 @@ def build_schema(settings: IntegraSettings | None = None) -> Schema:
             ServiceCallsPerOperation,
             *limit_extensions(settings),
             RoleCheck,
-            SubscriptionsOverWebSocket,
+            SubscriptionsOverStreams,
         ],
         config=StrawberryConfig(auto_camel_case=True),
     )

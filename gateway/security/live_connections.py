@@ -6,7 +6,8 @@ A WebSocket carries no credential the browser can set, so the client sends it in
 request's, against the same rate limit; a missing or bad one closes the socket with 4403
 before any operation runs. The caller then serves every operation of the connection, which
 the role check judges one by one like queries. A client holds at most
-``INTEGRA_LIVE_CONNECTIONS_PER_CLIENT`` connections on a replica; one more is refused. The
+``INTEGRA_LIVE_CONNECTIONS_PER_CLIENT`` connections on a replica, WebSockets and SSE streams
+together; one more is refused. The
 credential is checked again every ``INTEGRA_LIVE_RECHECK_SECONDS``: a JWT that expired or an
 API key revoked meanwhile closes the connection with 4403.
 """
@@ -65,16 +66,23 @@ class LiveConnections:
         principal = await self._principal(credential)
         if await self.limiter.acquire(principal.client_id) is not None:
             raise ConnectionRejectionError({"code": "RATE_LIMITED"})
-        if self.open[principal.client_id] >= self.per_client:
-            LIVE_CONNECTIONS.labels("refused").inc()
+        if not self.take(principal):
             raise ConnectionRejectionError({"code": "TOO_MANY_CONNECTIONS"})
-        self.open[principal.client_id] += 1
-        LIVE_CONNECTIONS.labels("accepted").inc()
         set_serving(RequestSecurity(principal, self.keys))
         recheck = None
         if socket is not None and self.auth_enabled:
             recheck = asyncio.create_task(self._recheck(credential, socket))
         return principal, recheck
+
+    def take(self, principal: Principal) -> bool:
+        """Count one more connection of ``principal`` (a WebSocket, an SSE stream); ``False``
+        when the client holds its limit already."""
+        if self.open[principal.client_id] >= self.per_client:
+            LIVE_CONNECTIONS.labels("refused").inc()
+            return False
+        self.open[principal.client_id] += 1
+        LIVE_CONNECTIONS.labels("accepted").inc()
+        return True
 
     def release(self, principal: Principal, recheck: asyncio.Task[None] | None) -> None:
         """A connection of ``principal`` closed."""
@@ -118,20 +126,21 @@ def _credential(params: Mapping[str, object], header: str | None) -> str | None:
 
 
 OVER_HTTP = (
-    "a subscription runs over a WebSocket (graphql-transport-ws at /graphql); over HTTP ask "
-    "a query, or read a service's GET /changes"
+    "a subscription runs over a WebSocket (graphql-transport-ws at /graphql) or as a stream "
+    "of server-sent events (Accept: text/event-stream); as a plain request ask a query"
 )
 
 
-class SubscriptionsOverWebSocket(SchemaExtension):
-    """Refuses a subscription sent over HTTP with VALIDATION_ERROR on ``operation``, before it
-    runs (GraphQL would answer its root field as a null, an internal error)."""
+class SubscriptionsOverStreams(SchemaExtension):
+    """Refuses a subscription sent as a plain HTTP request with VALIDATION_ERROR on
+    ``operation``, before it runs (GraphQL would answer its root field as a null)."""
 
     def on_execute(self) -> Iterator[None]:
-        """Skip execution of a subscription that did not come over a WebSocket."""
+        """Skip execution of a subscription that came neither over a WebSocket nor SSE."""
         context = self.execution_context
-        if context.operation_type is OperationType.SUBSCRIPTION and (
-            getattr(context.context, "socket", None) is None
+        gateway = context.context
+        if context.operation_type is OperationType.SUBSCRIPTION and not (
+            getattr(gateway, "socket", None) is not None or getattr(gateway, "streaming", False)
         ):
             code = {"code": ErrorCode.VALIDATION_ERROR.value, "field": "operation"}
             context.result = ExecutionResult(None, [GraphQLError(OVER_HTTP, extensions=code)])

@@ -175,7 +175,7 @@ async def test_only_a_credential_opens_a_connection_and_a_client_holds_three(
     raise AssertionError("a closed connection still counts against its client")
 
 
-def test_a_subscription_over_http_is_refused_with_a_clear_error(
+def test_a_subscription_as_a_plain_request_is_refused_with_a_clear_error(
     stack: tuple[str, dict[str, str]],
 ) -> None:
     base, headers = stack
@@ -188,7 +188,37 @@ def test_a_subscription_over_http_is_refused_with_a_clear_error(
     assert answer["data"] is None
     [error] = answer["errors"]
     assert error["extensions"] == {"code": "VALIDATION_ERROR", "field": "operation"}
-    assert "WebSocket" in error["message"]
+    assert "text/event-stream" in error["message"]
+
+
+async def test_a_subscription_over_server_sent_events(stack: tuple[str, dict[str, str]]) -> None:
+    base, headers = stack
+    shop_id = shop(base, headers, "Live SSE")
+    body = {"query": SHOP_CHANGED, "variables": {"shop": shop_id}}
+    sse = {**headers, "Accept": "text/event-stream"}
+    rename = 'mutation($s: ID!) { updateShop(id: $s, input: {name: "Streamed"}) { id } }'
+    async with (
+        httpx.AsyncClient(timeout=10) as client,
+        client.stream("POST", f"{base}/graphql", json=body, headers=sse) as stream,
+    ):
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(graphql, base, rename, {"s": shop_id}, headers)
+        data = await asyncio.wait_for(_first_data(stream.aiter_lines()), 5)
+        anonymous = await client.post(
+            f"{base}/graphql", json=body, headers={"Accept": "text/event-stream"}
+        )
+    assert data["data"]["shopChanged"]["kind"] == "CHANGED"
+    assert data["data"]["shopChanged"]["version"] == 2
+    assert anonymous.status_code == 401
+
+
+async def _first_data(lines: AsyncIterator[str]) -> Any:
+    async for line in lines:
+        if line.startswith("data:"):
+            return json.loads(line.removeprefix("data:").strip())
+    raise AssertionError("the stream ended without an event")
 
 
 async def test_measurements_arrive_with_their_status_and_the_platform_alerts(
