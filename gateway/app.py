@@ -104,9 +104,9 @@ class IntegraGraphQL(GraphQL[GatewayContext, None]):
                     self.live.release(context.caller, context.recheck)
             return
         request = Request(scope=scope, receive=receive)
-        if streams(request):  # a subscription over SSE holds a connection, as a WebSocket does
-            caller = current_caller()
-            if caller is None or not self.live.take(caller):
+        caller = current_caller()
+        if caller is not None and streams(request):  # an SSE stream counts like a WebSocket
+            if not self.live.take(caller):
                 message = "this client holds its limit of subscription connections"
                 await refusal(429, ErrorCode.RATE_LIMITED.value, message)(scope, receive, send)
                 return

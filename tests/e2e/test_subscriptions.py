@@ -5,6 +5,7 @@ only a credential opens a connection."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -274,3 +275,25 @@ async def test_a_connection_closes_when_its_credential_expires_or_is_revoked(
         revoke = "mutation($id: ID!) { revokeApiKey(id: $id) { revoked } }"
         await asyncio.to_thread(graphql, base, revoke, {"id": created["key"]["id"]}, headers)
         assert await rejected(socket) == 4403
+
+
+async def test_sse_streams_count_against_the_client_limit(
+    stack: tuple[str, dict[str, str]],
+) -> None:
+    base, headers = stack
+    create = 'mutation { createApiKey(name: "streams", role: VIEWER) { secret } }'
+    key: Any = await asyncio.to_thread(graphql, base, create, None, headers)
+    sse = {
+        "Authorization": f"Bearer {key['createApiKey']['secret']}",
+        "Accept": "text/event-stream",
+    }
+    body = {"query": SHOP_CHANGED, "variables": {"shop": "a" * 24}}
+    async with httpx.AsyncClient(timeout=10) as client, contextlib.AsyncExitStack() as streams:
+        for _ in range(3):
+            stream = await streams.enter_async_context(
+                client.stream("POST", f"{base}/graphql", json=body, headers=sse)
+            )
+            assert stream.status_code == 200
+        fourth = await client.post(f"{base}/graphql", json=body, headers=sse)
+        assert fourth.status_code == 429
+        assert fourth.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
