@@ -95,5 +95,4 @@ async def follow(
             if wanted(change):
                 yield LiveChange(change, cursor_of(at))
     finally:
-        for task in tasks:
-            await cancel_until_done(task)
+        await cancel_until_done(*tasks)

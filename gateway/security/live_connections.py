@@ -7,9 +7,9 @@ request's, against the same rate limit; a missing or bad one closes the socket w
 before any operation runs. The caller then serves every operation of the connection, which
 the role check judges one by one like queries. A client holds at most
 ``INTEGRA_LIVE_CONNECTIONS_PER_CLIENT`` connections on a replica, WebSockets and SSE streams
-together; one more is refused. The
-credential is checked again every ``INTEGRA_LIVE_RECHECK_SECONDS``: a JWT that expired or an
-API key revoked meanwhile closes the connection with 4403.
+together; one more is refused. The credential is checked again every
+``INTEGRA_LIVE_RECHECK_SECONDS``: a JWT that expired or an API key revoked meanwhile closes the
+connection with 4403.
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ class LiveConnections:
         rate or connection limit."""
         credential = _credential(params, header)
         principal = await self._principal(credential)
+        if principal is None:
+            LIVE_CONNECTIONS.labels("unauthenticated").inc()
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         if await self.limiter.acquire(principal.client_id) is not None:
             raise ConnectionRejectionError({"code": "RATE_LIMITED"})
         if not self.take(principal):
@@ -97,26 +100,24 @@ class LiveConnections:
         while True:
             await asyncio.sleep(self.recheck_seconds)
             try:
-                await self._principal(credential)
-            except ConnectionRejectionError:
+                accepted = await self._principal(credential) is not None
+            except Exception:  # the key store unreachable: keep the connection, ask later
+                log.warning("could not check a subscription connection's credential again")
+                continue
+            if not accepted:
                 LIVE_CONNECTIONS.labels("expired").inc()
                 with contextlib.suppress(RuntimeError):  # closed meanwhile
                     await socket.close(code=4403, reason="credential no longer valid")
                 return
-            except Exception:  # the key store unreachable: keep the connection, ask later
-                log.warning("could not check a subscription connection's credential again")
 
-    async def _principal(self, credential: str | None) -> Principal:
+    async def _principal(self, credential: str | None) -> Principal | None:
+        """The caller ``credential`` names; ``None`` when it is missing or refused."""
         if not self.auth_enabled:
             return Principal("ip:websocket", "anonymous (auth disabled)", Role.ADMIN, "anonymous")
         try:
-            principal = await self.authenticator.authenticate(credential)
+            return await self.authenticator.authenticate(credential)
         except InvalidCredentials:
-            principal = None
-        if principal is None:
-            LIVE_CONNECTIONS.labels("unauthenticated").inc()
-            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-        return principal
+            return None
 
 
 def _credential(params: Mapping[str, object], header: str | None) -> str | None:

@@ -32,7 +32,7 @@ from services.kpi.routes import kpi_routes
 from services.kpi.service import KpiUseCases
 from services.kpi.shops import ShopDirectory
 from services.kpi.store import KpiStore
-from services.runtime.app import MongoComponent, build_app
+from services.runtime.app import MongoComponent, build_app, cancel_until_done
 from services.runtime.records import Document
 from services.runtime.service_calls import ServiceEndpoint
 from services.runtime.service_tokens import service_principal
@@ -215,11 +215,7 @@ class KpiService(MongoComponent):
     async def stop(self) -> None:
         """Cancel the background tasks, then close the database client."""
         tasks, self._tasks = self._tasks, []
-        # Cancel until done: a library may swallow one cancellation (see stop_if_cancelled).
-        while pending := [task for task in tasks if not task.done()]:
-            for task in pending:
-                task.cancel()
-            await asyncio.wait(pending, timeout=1.0)
+        await cancel_until_done(*tasks)
         for task in tasks:
             if not task.cancelled() and task.exception() is not None:
                 log.warning("kpi background task failed", exc_info=task.exception())

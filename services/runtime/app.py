@@ -169,9 +169,7 @@ class MongoComponent:
 
     async def stop(self) -> None:
         """Stop preparing and sweeping, and close the client."""
-        for task in (self._prepare_task, self._sweep_task):
-            if task is not None:
-                await cancel_until_done(task)
+        await cancel_until_done(*(t for t in (self._prepare_task, self._sweep_task) if t))
         self._prepare_task = self._sweep_task = self._feed = None
         if self._client is not None:
             await self._client.close()
@@ -183,12 +181,13 @@ class MongoComponent:
         return {"database": await mongo.ping(self.client) and self.prepared.is_set()}
 
 
-async def cancel_until_done(task: asyncio.Task[None]) -> None:
-    """Cancel a background task and wait until it ended: again each second, since a library
-    may swallow a cancellation (PyMongo's async API can) and the task would run on."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait([task], timeout=1.0)
+async def cancel_until_done(*tasks: asyncio.Task[None]) -> None:
+    """Cancel background tasks and wait until they ended: again each second, since a library
+    may swallow a cancellation (PyMongo's async API can) and a task would run on."""
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=1.0)
 
 
 def stop_if_cancelled() -> None:

@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pymongo import ASCENDING, DESCENDING
@@ -65,7 +65,6 @@ class ChangeKind(StrEnum):
     STATUS_CHANGED = "STATUS_CHANGED"
     ESCALATED = "ESCALATED"
     RECORDED = "RECORDED"
-    BREACHED = "BREACHED"
     PURGED = "PURGED"
 
 
@@ -113,7 +112,7 @@ class Recording:
     kind: ChangeKind
     shop_id: str | None = None
     version: int | None = None
-    skipped: bool = field(default=False)
+    skipped: bool = False
 
     def written(self, doc: Document, kind: ChangeKind | None = None) -> None:
         """What the write stored: the entity's document (its id, shop and version), and a more

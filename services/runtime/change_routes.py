@@ -71,12 +71,9 @@ class Changes:
     @USE_CASES.requires(Role.VIEWER)
     async def changes(self, query: ChangesQuery) -> ChangePage:
         """The committed changes after ``query.after``; CURSOR_EXPIRED for a lost cursor."""
-        start = query.after
-        if start == "latest":
-            start = str(await self.feed.start())
         try:
             docs, cursor = await self.feed.wait(
-                None if start is None else int(start), query.limit, query.wait
+                await self._start(query.after), query.limit, query.wait
             )
         except CursorExpired:
             FEED_READS.labels(self.feed.service, "expired").inc()
@@ -84,6 +81,12 @@ class Changes:
         FEED_READS.labels(self.feed.service, "changes" if docs else "empty").inc()
         items = [change_of(self.feed.service, doc) for doc in docs]
         return ChangePage(items=items, cursor=str(cursor))
+
+    async def _start(self, after: str | None) -> int | None:
+        """The feed position of a query's ``after``: ``latest`` is the feed's position now."""
+        if after == "latest":
+            return await self.feed.start()
+        return None if after is None else int(after)
 
 
 def change_of(service: str, doc: Document) -> Change:

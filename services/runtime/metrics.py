@@ -93,8 +93,9 @@ FEED_READS: Final = Counter(
 
 LIVE_CONNECTIONS: Final = Counter(
     "gateway_live_connections",
-    "Subscription connections (graphql-transport-ws) by outcome: accepted, unauthenticated, "
-    "refused (the client holds its limit of connections).",
+    "Subscription connections (WebSockets, SSE streams) by outcome: accepted, unauthenticated, "
+    "refused (the client holds its limit of connections), expired (closed: the credential "
+    "expired or was revoked).",
     ["outcome"],
     registry=REGISTRY,
 )
